@@ -1,0 +1,1 @@
+"""Sub-commands of the `lakehouse` CLI; each module exposes `register(subparsers)`."""
