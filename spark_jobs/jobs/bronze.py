@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 
 from spark_jobs import delta_io
 from spark_jobs.config import Config, Table
+from spark_jobs.faults import crash_point
 from spark_jobs.run_log import RunRecord, utcnow
 from spark_jobs.schemas import QUARANTINED_FILES_SCHEMA, SOURCE_FILE, bronze_schema, raw_schema
 from spark_jobs.transforms.bronze import PROBLEM, contract_problems, flag_bad_rows, to_bronze
@@ -116,8 +117,10 @@ def ingest_table(spark: SparkSession, cfg: Config, table: Table, run_id: str) ->
         keep = keep.drop(PROBLEM)
         written = keep.count()
         record.rows_read = batch.count()
+        crash_point(f"bronze:before_commit:{table.name}")
         if written:
             delta_io.append_once(keep, bronze_path, APP_ID, txn)
+        crash_point(f"bronze:after_commit:{table.name}")
         batch.unpersist()
     record.rows_written = written
     record.rows_quarantined = (record.rows_read or 0) - written

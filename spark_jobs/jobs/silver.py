@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 
 from spark_jobs import delta_io
 from spark_jobs.config import Config, Table
+from spark_jobs.faults import crash_point
 from spark_jobs.run_log import RunRecord
 from spark_jobs.schemas import OP, QUARANTINE_SCHEMA, VALID_FROM, history_schema, silver_schema
 from spark_jobs.transforms.silver import (
@@ -170,12 +171,14 @@ def merge_table(
             to_quarantine(quarantined, table, run_id), qpath, f"{app_id}:{table.name}", bronze_version
         )
     applied = checked.filter(~has_policy("quarantine")).drop(VIOLATIONS)
+    crash_point(f"silver:before_history:{table.name}")
 
     if table.scd == 2:
         bad_changes = quarantined.select(*keys, "_commit_ts", "_change_seq")
         history_input = changes.join(bad_changes, on=[*keys, "_commit_ts", "_change_seq"], how="left_anti")
         _write_history(spark, cfg, table, history_input, app_id, bronze_version, run_id, rebuild=full_refresh)
 
+    crash_point(f"silver:before_merge:{table.name}")
     columns = [f.name for f in silver_schema(table).fields]
     if full_refresh:
         delta_io.overwrite(current_state(applied, table, run_id), silver_path, app_id, bronze_version)
@@ -194,6 +197,7 @@ def merge_table(
             not_matched_insert=f"s.{OP} <> 'D'",
             insert_values={c: f"s.{c}" for c in columns},
         )
+    crash_point(f"silver:after_merge:{table.name}")
     record.rows_written = applied.count()
     _check_grain(spark, silver_path, table, None if consumed < 0 else applied.select(*keys))
     changes.unpersist()

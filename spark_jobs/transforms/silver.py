@@ -28,12 +28,15 @@ from spark_jobs.schemas import (
 )
 
 VIOLATIONS = "_violations"
-_SEQ = F.coalesce(F.col(CHANGE_SEQ), F.lit(""))
+
+
+def _seq() -> SparkColumn:
+    return F.coalesce(F.col(CHANGE_SEQ), F.lit(""))
 
 
 def change_order() -> list[SparkColumn]:
     """Newest first: commit time, then change sequence, then the file (re-deliveries are identical)."""
-    return [F.col(COMMIT_TS).desc_nulls_last(), _SEQ.desc(), F.col(SOURCE_FILE).desc_nulls_last()]
+    return [F.col(COMMIT_TS).desc_nulls_last(), _seq().desc(), F.col(SOURCE_FILE).desc_nulls_last()]
 
 
 def latest_per_key(changes: DataFrame, keys: list[str] | tuple[str, ...]) -> DataFrame:
