@@ -4,14 +4,12 @@ variable "name_prefix" {
 }
 
 variable "bucket_names" {
-  description = "Bucket name per purpose. Keys: raw, bronze, silver, gold, artifacts, logs, athena_results."
+  description = "Bucket name per purpose, e.g. raw, bronze, silver, gold, artifacts, athena_results; `logs` is required and receives every other bucket's access logs."
   type        = map(string)
 
   validation {
-    condition = alltrue([
-      for k in ["raw", "bronze", "silver", "gold", "artifacts", "logs", "athena_results"] : contains(keys(var.bucket_names), k)
-    ])
-    error_message = "bucket_names must name the raw, bronze, silver, gold, artifacts, logs and athena_results buckets."
+    condition     = contains(keys(var.bucket_names), "logs")
+    error_message = "bucket_names must include a logs bucket, the target of the access logs."
   }
 }
 
