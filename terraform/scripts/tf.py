@@ -207,7 +207,10 @@ def validate_root_with_older_provider(root: Path) -> tuple[bool | None, str]:
             "TF_DATA_DIR": str(Path(tmp) / "data"),
         }
         ok, output = _init_and_validate(copy / root.relative_to(repo), env)
-        return ok, f"(hashicorp/aws {version} from {versions[version]}, older than the pinned {pinned})\n{output}"
+        return (
+            ok,
+            f"(hashicorp/aws {version} from {versions[version]}, older than the pinned {pinned})\n{output}",
+        )
 
 
 def validate_all() -> int:
@@ -219,7 +222,8 @@ def validate_all() -> int:
             ok, output = validate_root_with_older_provider(root)
             if ok is None:
                 continue
-        print(f"terraform validate {root.relative_to(TERRAFORM_DIR.parent)}: {'ok' if ok else 'FAILED'} {output}")
+        verdict = "ok" if ok else "FAILED"
+        print(f"terraform validate {root.relative_to(TERRAFORM_DIR.parent)}: {verdict} {output}")
         status = status or (0 if ok else 1)
     return status
 

@@ -89,7 +89,15 @@ def test_lake_buckets_come_from_the_aws_environment(conf, monkeypatch):
     env = load_environment(CONF, "aws")
     for layer in ("raw", "bronze", "silver", "gold"):
         assert f"s3://{conf['bucket_names'][layer]}" == env.paths[layer].rstrip("/")
-    assert set(conf["bucket_names"]) == {"raw", "bronze", "silver", "gold", "artifacts", "logs", "athena_results"}
+    assert set(conf["bucket_names"]) == {
+        "raw",
+        "bronze",
+        "silver",
+        "gold",
+        "artifacts",
+        "logs",
+        "athena_results",
+    }
 
 
 def test_glue_databases_per_layer(conf):

@@ -20,6 +20,7 @@ from tests.terraform.tfhelpers import (
     module_dirs,
     nested,
     parse,
+    resource,
     root_dirs,
     tf_files,
 )
@@ -34,7 +35,12 @@ META = {"depends_on", "lifecycle", "provider", "providers"}
 def test_every_expected_module_exists_with_exactly_the_four_files():
     assert {d.name for d in module_dirs()} == EXPECTED_MODULES
     for d in module_dirs():
-        assert sorted(p.name for p in d.iterdir()) == ["main.tf", "outputs.tf", "variables.tf", "versions.tf"], d
+        assert sorted(p.name for p in d.iterdir()) == [
+            "main.tf",
+            "outputs.tf",
+            "variables.tf",
+            "versions.tf",
+        ], d
 
 
 @pytest.mark.parametrize("directory", [*module_dirs(), *root_dirs()], ids=lambda p: p.name)
@@ -43,7 +49,9 @@ def test_every_variable_is_typed_and_described(directory):
     assert variables, directory
     for name, body in variables:
         assert body.get("type"), f"{directory.name}: variable {name} has no type"
-        assert str(body.get("description", "")).strip(), f"{directory.name}: variable {name} has no description"
+        assert str(body.get("description", "")).strip(), (
+            f"{directory.name}: variable {name} has no description"
+        )
 
 
 @pytest.mark.parametrize("directory", [*module_dirs(), *root_dirs()], ids=lambda p: p.name)
@@ -182,8 +190,13 @@ def test_buckets_exist_only_in_the_storage_module_and_all_use_the_rotating_key()
     ):
         assert res[(rtype, "this")]["for_each"] == bucket_set, rtype
     pab = res[("aws_s3_bucket_public_access_block", "this")]
-    assert all(pab[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
-    tls = nested(blocks(main, "data")[[n for _, n, _ in blocks(main, "data")].index("bucket")][2], "statement")[0]
+    assert all(
+        pab[k] is True
+        for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+    )
+    tls = nested(
+        blocks(main, "data")[[n for _, n, _ in blocks(main, "data")].index("bucket")][2], "statement"
+    )[0]
     assert tls["effect"] == "Deny" and nested(tls, "condition")[0]["variable"] == "aws:SecureTransport"
 
 
@@ -194,7 +207,9 @@ def test_dms_s3_endpoint_takes_every_contract_setting_one_to_one():
     declared = {n: b for p in [MODULES / "dms" / "variables.tf"] for n, _, b in blocks(p, "variable")}
     setting_type = declared["s3_settings"]["type"]
     for key in contract:
-        assert endpoint.get(key) == f"${{local.s3.{key}}}", f"aws_dms_s3_endpoint does not set {key} from the contract"
+        assert endpoint.get(key) == f"${{local.s3.{key}}}", (
+            f"aws_dms_s3_endpoint does not set {key} from the contract"
+        )
         assert re.search(rf"\b{key}\b", setting_type), f"variable s3_settings does not accept {key}"
     assert endpoint["encryption_mode"] == "SSE_KMS"
     assert parse(MODULES / "dms" / "main.tf")["locals"][0]["s3"] == "${var.s3_settings}"
@@ -220,10 +235,14 @@ def test_dms_task_is_full_load_and_cdc_from_a_secret():
 
 
 def test_crawlers_are_native_delta_from_conf():
-    crawler = {(t, n): b for t, n, b in blocks(MODULES / "glue" / "main.tf", "resource")}[("aws_glue_crawler", "this")]
+    crawler = resource("glue", "aws_glue_crawler")
     assert crawler["for_each"] == "${var.crawlers}"
     target = nested(crawler, "delta_target")[0]
-    assert target == {"delta_tables": ["${each.value.path}"], "write_manifest": False, "create_native_delta_table": True}
+    assert target == {
+        "delta_tables": ["${each.value.path}"],
+        "write_manifest": False,
+        "create_native_delta_table": True,
+    }
     glue = next(m["glue"] for m in parse(TF / "main.tf")["module"] if "glue" in m)
     assert glue["crawlers"] == "${local.crawlers}"
 
@@ -243,7 +262,7 @@ def test_rds_is_ready_for_dms_cdc():
 
 
 def test_athena_workgroup_enforces_encryption_and_a_scan_cutoff():
-    wg = {(t, n): b for t, n, b in blocks(MODULES / "athena" / "main.tf", "resource")}[("aws_athena_workgroup", "this")]
+    wg = resource("athena", "aws_athena_workgroup")
     cfg = nested(wg, "configuration")[0]
     assert cfg["enforce_workgroup_configuration"] is True
     assert cfg["bytes_scanned_cutoff_per_query"] == "${var.bytes_scanned_cutoff_per_query}"
@@ -259,23 +278,28 @@ def test_analysts_get_silver_without_pii_columns():
     assert cols["wildcard"] is True and cols["excluded_column_names"] == "${each.value}"
     assert grant["permissions"] == ["SELECT"]
     # Bronze keeps raw PII: analysts get no grant on it.
-    analyst = [b for (t, n), b in res.items() if t == "aws_lakeformation_permissions" and n.startswith("analyst")]
+    analyst = [
+        b for (t, n), b in res.items() if t == "aws_lakeformation_permissions" and n.startswith("analyst")
+    ]
     assert "bronze" not in str(analyst)
     lf = next(m["lakeformation"] for m in parse(TF / "main.tf")["module"] if "lakeformation" in m)
     assert lf["silver_pii_columns"] == "${local.silver_pii_columns}"
 
 
 def test_lambda_and_mwaa_settings():
-    fn = {(t, n): b for t, n, b in blocks(MODULES / "lambda" / "main.tf", "resource")}[("aws_lambda_function", "this")]
+    fn = resource("lambda", "aws_lambda_function")
     env = nested(fn, "environment")[0]["variables"]
     assert {"DB_SECRET_ID", "DB_HOST", "DB_PORT", "DB_NAME"} <= set(env)
     assert nested(fn, "vpc_config") and nested(fn, "tracing_config")[0]["mode"] == "Active"
     assert nested(fn, "dead_letter_config") and fn["filename"] == "${var.zip_path}"
-    mwaa = {(t, n): b for t, n, b in blocks(MODULES / "mwaa" / "main.tf", "resource")}[("aws_mwaa_environment", "this")]
+    mwaa = resource("mwaa", "aws_mwaa_environment")
     assert mwaa["airflow_version"] == "${var.airflow_version}"
     airflow = {n: b for n, _, b in blocks(MODULES / "mwaa" / "variables.tf", "variable")}["airflow_version"]
     assert airflow["default"] == "3.3.1"
-    assert all(nested(nested(mwaa, "logging_configuration")[0], k)[0]["enabled"] is True for k in ("task_logs", "scheduler_logs"))
+    assert all(
+        nested(nested(mwaa, "logging_configuration")[0], k)[0]["enabled"] is True
+        for k in ("task_logs", "scheduler_logs")
+    )
 
 
 def test_emr_security_configuration_encrypts_at_rest_and_in_transit():
@@ -316,5 +340,5 @@ def test_bootstrap_trusts_only_this_repository_via_oidc():
 
 def test_comments_are_parsed_for_skip_reasons():
     # Guards the skip test above: python-hcl2 must see the checkov comments.
-    fn = {(t, n): b for t, n, b in blocks(MODULES / "lambda" / "main.tf", "resource")}[("aws_lambda_function", "this")]
+    fn = resource("lambda", "aws_lambda_function")
     assert any(c.startswith("checkov:skip=CKV_AWS_272:") for c in comments(fn))

