@@ -1,13 +1,14 @@
 """Publish a release to the artifacts bucket: what EMR and MWAA run, tagged with the commit.
 
-    python terraform/scripts/publish_release.py package spark_jobs dist/spark_jobs.zip
-    python terraform/scripts/publish_release.py publish --bucket B --sha SHA [--deployment-json F]
+    make spark-zip lambda-zip
+    python terraform/scripts/publish_release.py --bucket B --sha SHA [--deployment-json F]
 
-`publish` uploads, under releases/<sha>/:
-    spark_jobs.zip      the job package (--py-files of the EMR steps)
-    main.py             the entry point spark_jobs/main.py
-    conf/...            the configuration, beside the entry point
-    lambda_seed.zip     the seeding Lambda package
+uploads, under releases/<sha>/:
+    spark_jobs.zip      the job package (--py-files of the EMR steps)      dist/spark_jobs.zip
+    conf.zip            the configuration (--archives conf.zip#conf)       dist/conf.zip
+    main.py             the entry point spark_jobs/main.py                 dist/main.py
+    lambda_seed.zip     the seeding Lambda package                         dist/lambda_seed.zip
+    conf/...            the configuration as files
     dags/...            the DAGs with their requirements.txt
     manifest.json       commit, time, ref and the SHA-256 of every file
 then syncs dags/ (plus conf/ and deployment.json) into mwaa/dags/, the environment's DAG
@@ -21,7 +22,6 @@ import argparse
 import hashlib
 import json
 import sys
-import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,18 +42,6 @@ class Upload:
     path: Path
 
 
-def package(source: Path, target: Path) -> Path:
-    """Zip a Python package (for spark-submit --py-files), without caches, reproducibly ordered."""
-    if not (source / "__init__.py").is_file():
-        raise PublishError(f"{source} is not a Python package (no __init__.py)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted(source.rglob("*")):
-            if path.is_file() and not SKIP_PARTS & set(path.parts) and path.suffix != ".pyc":
-                zf.write(path, path.relative_to(source.parent).as_posix())
-    return target
-
-
 def _files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
@@ -64,9 +52,7 @@ def release_uploads(repo: Path, sha: str) -> list[Upload]:
     """What one release consists of, as (key, local file)."""
     prefix = f"releases/{sha}/"
     required = {
-        "spark_jobs.zip": repo / "dist" / "spark_jobs.zip",
-        "main.py": repo / "spark_jobs" / "main.py",
-        "lambda_seed.zip": repo / "dist" / "lambda_seed.zip",
+        name: repo / "dist" / name for name in ("spark_jobs.zip", "conf.zip", "main.py", "lambda_seed.zip")
     }
     missing = [str(p.relative_to(repo)) for p in required.values() if not p.is_file()]
     if missing:
@@ -144,22 +130,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    p_pkg = sub.add_parser("package", help="zip a Python package")
-    p_pkg.add_argument("source", type=Path)
-    p_pkg.add_argument("target", type=Path)
-    p_pub = sub.add_parser("publish", help="upload a release to the artifacts bucket")
-    p_pub.add_argument("--bucket", required=True)
-    p_pub.add_argument("--sha", required=True)
-    p_pub.add_argument("--ref", default="")
-    p_pub.add_argument("--deployment-json", type=Path)
+    parser.add_argument("--bucket", required=True, help="the environment's artifacts bucket")
+    parser.add_argument("--sha", required=True, help="the commit being released")
+    parser.add_argument("--ref", default="", help="the git ref, recorded in the manifest")
+    parser.add_argument("--deployment-json", type=Path, help="terraform output -json orchestration")
     args = parser.parse_args(argv)
-    try:
-        if args.command == "package":
-            print(package(args.source, args.target))
-            return 0
-        import boto3
+    import boto3
 
+    try:
         manifest = publish(
             boto3.client("s3"), args.bucket, args.sha, ref=args.ref, deployment_json=args.deployment_json
         )

@@ -6,7 +6,6 @@ import hashlib
 import importlib.util
 import json
 import sys
-import zipfile
 from datetime import UTC, datetime
 
 import boto3
@@ -26,12 +25,7 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
 
 @pytest.fixture
 def repo(tmp_path):
-    (tmp_path / "spark_jobs" / "jobs").mkdir(parents=True)
-    (tmp_path / "spark_jobs" / "__init__.py").write_text("")
-    (tmp_path / "spark_jobs" / "main.py").write_text("print('entry')\n")
-    (tmp_path / "spark_jobs" / "jobs" / "bronze.py").write_text("X = 1\n")
-    (tmp_path / "spark_jobs" / "__pycache__").mkdir()
-    (tmp_path / "spark_jobs" / "__pycache__" / "main.cpython-311.pyc").write_bytes(b"\0")
+    # What `make spark-zip lambda-zip` leaves in dist/, plus conf/ and dags/.
     (tmp_path / "conf" / "env").mkdir(parents=True)
     (tmp_path / "conf" / "tables.yaml").write_text("tables: {}\n")
     (tmp_path / "conf" / "env" / "aws.yaml").write_text("name: aws\n")
@@ -39,8 +33,10 @@ def repo(tmp_path):
     (tmp_path / "dags" / "lakehouse_dag.py").write_text("DAG_ID = 'lakehouse'\n")
     (tmp_path / "dags" / "requirements.txt").write_text("apache-airflow-providers-amazon\n")
     (tmp_path / "dist").mkdir()
-    (tmp_path / "dist" / "lambda_seed.zip").write_bytes(b"PK-lambda")
-    pr.package(tmp_path / "spark_jobs", tmp_path / "dist" / "spark_jobs.zip")
+    for name in ("spark_jobs.zip", "conf.zip", "main.py", "lambda_seed.zip"):
+        (tmp_path / "dist" / name).write_bytes(f"contents of {name}".encode())
+    (tmp_path / "dags" / "__pycache__").mkdir()
+    (tmp_path / "dags" / "__pycache__" / "lakehouse_dag.cpython-311.pyc").write_bytes(b"\0")
     return tmp_path
 
 
@@ -60,12 +56,6 @@ def tags(s3, key):
     return {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=BUCKET, Key=key)["TagSet"]}
 
 
-def test_package_zips_the_package_without_caches(repo):
-    with zipfile.ZipFile(repo / "dist" / "spark_jobs.zip") as zf:
-        names = zf.namelist()
-    assert names == ["spark_jobs/__init__.py", "spark_jobs/jobs/bronze.py", "spark_jobs/main.py"]
-
-
 def test_publish_uploads_a_tagged_release_with_a_manifest(repo, s3, tmp_path):
     deployment = tmp_path / "deployment.json"
     deployment.write_text('{"athena_workgroup": "lakehouse-test"}')
@@ -79,6 +69,7 @@ def test_publish_uploads_a_tagged_release_with_a_manifest(repo, s3, tmp_path):
         release + k
         for k in (
             "spark_jobs.zip",
+            "conf.zip",
             "main.py",
             "lambda_seed.zip",
             "manifest.json",
