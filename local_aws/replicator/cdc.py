@@ -29,7 +29,8 @@ from pymysqlreplication.event import (
 )
 from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
-from local_aws.replicator.contract import binlog_number, change_seq, seq_prefix
+from local_aws.replicator.contract import SEQ_ROW_DIGITS, binlog_number, change_seq, seq_prefix
+from local_aws.replicator.rowdecode import decode_rows
 from local_aws.replicator.source import SourceSettings
 from local_aws.replicator.types import arrow_from_binlog
 
@@ -75,19 +76,22 @@ class BinlogReader:
         self,
         source: SourceSettings,
         tables: dict[str, set[str]],
+        keys: dict[str, tuple[str, ...]],
         start_file: str,
         start_pos: int,
         *,
         server_id: int,
         skip_through: dict[str, str] | None = None,
     ):
-        """`tables` maps table name to the columns already known (registry plus added ones).
+        """`tables` maps table name to the columns already known (registry plus added ones), `keys`
+        to its primary key.
 
         `skip_through[table]` is a 25-digit sequence prefix: that table's changes at or before it
         are already in its full load and are not reported.
         """
         self.source = source
         self.known = {t: set(cols) for t, cols in tables.items()}
+        self.keys = keys
         self.file = start_file
         self.pos = start_pos
         self.server_id = server_id
@@ -113,6 +117,9 @@ class BinlogReader:
             only_tables=sorted(self.known),
             is_mariadb=False,
             enable_logging=False,
+            # Table maps are decoded once per table id; ALTER TABLE gives the table a new id, so
+            # added columns are still seen (tested).
+            freeze_schema=True,
         )
         try:
             yield from self._read(self._stream)
@@ -191,15 +198,30 @@ class BinlogReader:
                 known.add(column.name)
                 txn.new_columns.setdefault(table, {})[column.name] = arrow_from_binlog(column)
                 log.info("table %s: new source column %s carried into the raw zone", table, column.name)
+        update = isinstance(event, UpdateRowsEvent)
+        op = "U" if update else ("I" if isinstance(event, WriteRowsEvent) else "D")
+        rows = decode_rows(event, 2 if update else 1)
+        if rows is None:  # a column type or row image the fast path does not cover
+            rows = [(r["before_values"], r["after_values"]) if update else (r["values"],) for r in event.rows]
         changes = txn.changes
-        if isinstance(event, WriteRowsEvent):
-            op, key = "I", "values"
-        elif isinstance(event, UpdateRowsEvent):
-            op, key = "U", "after_values"
+        # The change counter inside the event is the last part of the change sequence.
+        if len(rows) * 2 >= 10**SEQ_ROW_DIGITS:
+            change_seq(file_no, end_pos, len(rows) * 2)  # raises: the sequence would overflow
+        if not update:
+            for n, (values,) in enumerate(rows, start=1):
+                changes.append(Change(table, op, f"{prefix}{n:010d}", values))
         else:
-            op, key = "D", "values"
-        for i, row in enumerate(event.rows, start=1):
-            changes.append(Change(table, op, change_seq(file_no, end_pos, i), row[key]))
+            keys = self.keys[table]
+            n = 0
+            for before, after in rows:
+                n += 1
+                if any(before.get(k) != after.get(k) for k in keys):
+                    # A key change: the old key must disappear for key-based readers (see the docs).
+                    changes.append(Change(table, "D", f"{prefix}{n:010d}", before))
+                    n += 1
+                    changes.append(Change(table, "I", f"{prefix}{n:010d}", after))
+                else:
+                    changes.append(Change(table, "U", f"{prefix}{n:010d}", after))
         txn.size += event.event_size
 
     def _ddl(self, query: str, schema, database: str) -> None:

@@ -303,9 +303,10 @@ class Replicator:
             name: set(t.column_names) | set(ckpt.tables[name].extra_columns)
             for name, t in self.tables.items()
         }
+        keys = {name: t.primary_key for name, t in self.tables.items()}
         clamp = max((st.snapshot_ts for st in ckpt.tables.values()), default=0)
         while True:
-            reader = BinlogReader(self.source, known, self._read.log_file, self._read.log_pos,
+            reader = BinlogReader(self.source, known, keys, self._read.log_file, self._read.log_pos,
                                   server_id=self.options.server_id, skip_through=skip)  # fmt: skip
             for txn in reader.transactions():
                 self._take(txn, clamp)
