@@ -152,9 +152,8 @@ def main() -> int:
             cdc = time.monotonic() - t0
             events = sum(report.cdc_rows.values())
             assert events == made, (events, made)
-            print(
-                f"cdc: {events:,} row events in {cdc:.2f}s = {events / cdc:,.0f} row events/s (goal: >= 20,000)"
-            )
+            rate = events / cdc
+            print(f"cdc: {events:,} row events in {cdc:.2f}s = {rate:,.0f} row events/s (goal: >= 20,000)")
         finally:
             server.down()
     return 0

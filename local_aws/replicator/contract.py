@@ -96,13 +96,14 @@ def seq_prefix(file_number: int, position: int) -> str:
     return f"{file_number:0{SEQ_FILE_DIGITS}d}{position:0{SEQ_POS_DIGITS}d}"
 
 
-def full_load_seq(file_number: int, snapshot_position: int) -> str:
-    """Change sequence of full-load rows: the snapshot's binlog position with row 0.
+def full_load_seq(file_number: int, snapshot_position: int, row: int) -> str:
+    """Change sequence of the `row`-th full-load row: the snapshot's binlog position, then the row.
 
-    Every change committed after the snapshot ends at a larger position (CDC rows count from 1),
-    so full-load rows sort before them; changes already in the snapshot sort before it.
+    Every change committed after the snapshot ends at a larger binlog position, so full-load rows
+    sort before it; a change already in the snapshot ended at a smaller one and sorts before them.
+    Rows are numbered across all tables of one full load, so no two rows tie.
     """
-    return change_seq(file_number, snapshot_position, 0)
+    return change_seq(file_number, snapshot_position, row)
 
 
 def cdc_file_name(epoch_ms: int, contract: RawContract) -> str:

@@ -20,6 +20,7 @@ import pymysql.converters
 import pymysql.cursors
 
 from local_aws.replicator.contract import (
+    SEQ_ROW_DIGITS,
     ContractError,
     arrow_type,
     binlog_number,
@@ -131,11 +132,13 @@ def load_table(
     *,
     write_file: Callable[[str, Callable[[BinaryIO], None]], int],
     max_file_bytes: int,
-    chunk_rows: int = CHUNK_ROWS,
+    chunk_rows: int | None = None,
+    first_row: int = 1,
 ) -> LoadedTable:
     """Write one table's rows from the open snapshot as LOAD files; returns what was written.
 
     `write_file(name, writer)` stores one file atomically. An empty table gets no file, as with DMS.
+    Rows are numbered from `first_row` in their change sequences.
     """
     present = source_columns(conn, settings.database, table, settings.label)
     by_name = {c.name: c for c in present}
@@ -146,11 +149,11 @@ def load_table(
 
     schema = file_schema(table, contract, extra)
     ts = format_commit_ts(snapshot.ts, contract)
-    seq = full_load_seq(binlog_number(snapshot.log_file), snapshot.log_pos)
+    seq_head = full_load_seq(binlog_number(snapshot.log_file), snapshot.log_pos, 0)[:-SEQ_ROW_DIGITS]
     options = parquet_options(contract)
     group_rows = row_group_rows(contract)
 
-    chunks = _chunks(conn, settings.database, table, columns, chunk_rows)
+    chunks = _chunks(conn, settings.database, table, columns, chunk_rows or CHUNK_ROWS)
     pending = next(chunks, None)
     files: list[str] = []
     total = 0
@@ -165,7 +168,13 @@ def load_table(
                     head = [
                         pa.array(["I"] * n, pa.string()),
                         pa.array([ts] * n, pa.string()),
-                        pa.array([seq] * n, pa.string()),
+                        pa.array(
+                            [
+                                f"{seq_head}{k:0{SEQ_ROW_DIGITS}d}"
+                                for k in range(first_row + total, first_row + total + n)
+                            ],
+                            pa.string(),
+                        ),  # fmt: skip
                     ]
                     writer.write_table(
                         pa.Table.from_arrays(head + pending, schema=schema), row_group_size=group_rows

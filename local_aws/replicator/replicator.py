@@ -253,6 +253,7 @@ class Replicator:
             snapshot = open_snapshot(conn)
             log.info("full load from snapshot at %s:%d", snapshot.log_file, snapshot.log_pos)
             written = []
+            next_row = 1
             for table in todo:
                 folder = self.table_folder(table.name)
                 self.storage.remove_temp_files(folder)
@@ -262,7 +263,9 @@ class Replicator:
                     return self.storage.write_atomic(f"{folder}/{name}", writer)
 
                 loaded = load_table(conn, self.source, table, self.contract, snapshot,
-                                    write_file=write_file, max_file_bytes=self.max_file_bytes)  # fmt: skip
+                                    write_file=write_file, max_file_bytes=self.max_file_bytes,
+                                    first_row=next_row)  # fmt: skip
+                next_row += loaded.rows
                 ckpt.tables[table.name] = TableState(
                     snapshot_file=snapshot.log_file,
                     snapshot_pos=snapshot.log_pos,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import struct
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from pymysql.charset import charset_by_name
 from pymysqlreplication.constants import FIELD_TYPE
@@ -24,6 +24,7 @@ from pymysqlreplication.constants import FIELD_TYPE
 _DIG2BYTES = (0, 1, 1, 2, 2, 3, 3, 4, 4, 4)
 _UTC = dt.UTC
 _EPOCH = dt.datetime(1970, 1, 1)
+_EXACT = Context(prec=100)  # MySQL DECIMAL has at most 65 digits: never round
 
 Decoder = Callable[[bytes, int], tuple[dict, int]]
 _CACHE: dict[tuple, Decoder | None] = {}
@@ -53,7 +54,7 @@ def _decimal_code(i: int, precision: int, scale: int) -> tuple[list[str], int]:
         f"neg = not x & {sign}",
         f"x ^= {sign ^ everything} if neg else {sign}",
         f"x = {' + '.join(terms)}",
-        f"v{i} = Decimal(-x if neg else x).scaleb({-scale})",
+        f"v{i} = Decimal(-x if neg else x).scaleb({-scale}, exact)",
         f"p += {size}",
     ]
     return code, size
@@ -147,7 +148,7 @@ def image_decoder(columns) -> Decoder | None:
     if key in _CACHE:
         return _CACHE[key]
     env: dict = {"timestamp2": _timestamp2, "date": _date, "datetime": dt.datetime, "Decimal": Decimal,
-                 "from_bytes": int.from_bytes}  # fmt: skip
+                 "exact": _EXACT, "from_bytes": int.from_bytes}  # fmt: skip
     n = len(columns)
     nbytes = (n + 7) // 8
     lines = ["def decode(b, p):", f"    nb = b[p : p + {nbytes}]", f"    p += {nbytes}"]

@@ -51,7 +51,7 @@ class SourceSettings:
             raise SourceError(str(exc)) from None
 
     def binlog_connection_settings(self) -> dict:
-        return {"host": self.host, "port": self.port, "user": self.user, "passwd": self.password,
+        return {"host": self.host, "port": self.port, "user": self.user, "password": self.password,
                 "connect_timeout": 5}  # fmt: skip
 
     @classmethod
