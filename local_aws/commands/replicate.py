@@ -85,7 +85,7 @@ def build(args) -> Replicator:
     for name in tables:
         cfg.table(name)  # ConfigError naming the unknown table and the known ones
     source = SourceSettings.resolve(
-        args.host, args.port, args.user, args.database, default_database=cfg.database
+        args.host, port=args.port, user=args.user, database=args.database, default_database=cfg.database
     )
     options = Options(
         target=args.target or cfg.env.paths["raw"],
