@@ -166,3 +166,34 @@ def assert_replica_equals_source(raw, source: SourceSettings, cfg: Config) -> No
         )
         for g, w in zip(got[table], want[table], strict=True):
             assert g == w, f"{table}: replayed {g} != source {w}"
+
+
+def cli_env(source: SourceSettings, **extra: str) -> dict:
+    """Environment for a `lakehouse replicate` process against `source` (no password on the command line)."""
+    import os
+
+    from local_aws.replicator.faults import CRASH_ENV
+
+    env = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
+    env.update(
+        LAKEHOUSE_MYSQL_HOST=source.host,
+        LAKEHOUSE_MYSQL_PORT=str(source.port),
+        LAKEHOUSE_MYSQL_USER=source.user,
+        LAKEHOUSE_MYSQL_PASSWORD=source.password,
+        LAKEHOUSE_MYSQL_DATABASE=source.database,
+    )
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, env: dict, timeout: float = 120):
+    """Run `lakehouse replicate ARGS` as a separate process from the repository root."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[3]
+    return subprocess.run(
+        [sys.executable, "-m", "local_aws.cli", "replicate", *args],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip

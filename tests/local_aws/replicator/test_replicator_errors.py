@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -15,19 +11,7 @@ from local_aws.replicator import Options, Replicator, SourceError, SourceSetting
 from local_aws.replicator.checkpoint import CHECKPOINT_KEY, LOCK_KEY, CheckpointError
 from local_aws.replicator.storage import LocalStorage, TargetError
 from spark_jobs.config import ConfigError
-from tests.local_aws.replicator.sourcedb import create_table_sql, replicate, seed
-
-REPO = Path(__file__).resolve().parents[3]
-
-
-def _cli(source: SourceSettings, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LAKEHOUSE_MYSQL_HOST": source.host, "LAKEHOUSE_MYSQL_PORT": str(source.port),
-           "LAKEHOUSE_MYSQL_USER": source.user, "LAKEHOUSE_MYSQL_PASSWORD": source.password,
-           "LAKEHOUSE_MYSQL_DATABASE": source.database}  # fmt: skip
-    return subprocess.run(
-        [sys.executable, "-m", "local_aws.cli", "replicate", *args],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+from tests.local_aws.replicator.sourcedb import cli_env, create_table_sql, replicate, run_cli, seed
 
 
 @pytest.mark.parametrize("setting", [("binlog_format", "STATEMENT"), ("binlog_row_image", "MINIMAL"),
@@ -50,7 +34,7 @@ def test_source_without_cdc_settings_is_refused(cfg, source, raw, mysql, setting
 def test_unknown_table_is_named_with_the_known_ones(cfg, source, raw):
     with pytest.raises(ConfigError, match="tables.nope: unknown table; known: sales_people, clients"):
         Replicator(cfg, source, Options(target=str(raw), tables=("clients", "nope")))
-    done = _cli(source, "--target", str(raw), "--tables", "clients,nope")
+    done = run_cli("--target", str(raw), "--tables", "clients,nope", env=cli_env(source))
     assert done.returncode == 1
     assert "lakehouse replicate: error:" in done.stderr and "tables.nope: unknown table" in done.stderr
     assert "Traceback" not in done.stderr
@@ -78,7 +62,7 @@ def test_unreachable_server_is_named(cfg, source, raw):
     nowhere = SourceSettings("127.0.0.1", port, source.user, source.password, source.database)
     with pytest.raises(SourceError, match=f"cannot reach MySQL at 127.0.0.1:{port}"):
         replicate(cfg, nowhere, raw)
-    done = _cli(nowhere, "--target", str(raw))
+    done = run_cli("--target", str(raw), env=cli_env(nowhere))
     assert done.returncode == 1 and f"cannot reach MySQL at 127.0.0.1:{port}" in done.stderr
     assert source.password not in done.stderr + done.stdout
 
@@ -92,7 +76,7 @@ def test_bad_targets(cfg, source, tmp_path):
         replicate(cfg, source, a_file)
     with pytest.raises(TargetError, match="names no bucket"):
         replicate(cfg, source, "s3:///raw")
-    done = _cli(source, "--target", "ftp://host/raw")
+    done = run_cli("--target", "ftp://host/raw", env=cli_env(source))
     assert done.returncode == 1 and "unsupported scheme 'ftp'" in done.stderr
 
 

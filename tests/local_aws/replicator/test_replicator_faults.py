@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -20,11 +17,11 @@ from tests.local_aws.replicator.sourcedb import (
     activity,
     assert_replica_equals_source,
     binlog_position,
+    cli_env,
     replicate,
+    run_cli,
     seed,
 )
-
-REPO = Path(__file__).resolve().parents[3]
 
 
 def _cdc_seqs(raw, cfg) -> Counter:
@@ -70,33 +67,17 @@ def test_crash_after_full_load_files_starts_the_full_load_again(cfg, source, raw
     assert_replica_equals_source(raw, source, cfg)
 
 
-def _cli_env(source, **extra) -> dict:
-    """Environment for a CLI run against the test's source (the password never goes on the command line)."""
-    env = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
-    env.update(LAKEHOUSE_MYSQL_HOST=source.host, LAKEHOUSE_MYSQL_PORT=str(source.port),
-               LAKEHOUSE_MYSQL_USER=source.user, LAKEHOUSE_MYSQL_PASSWORD=source.password,
-               LAKEHOUSE_MYSQL_DATABASE=source.database, **extra)  # fmt: skip
-    return env
-
-
-def _cli(args, env, timeout=120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "local_aws.cli", "replicate", *args],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
-
-
 def test_cli_process_killed_between_files_and_checkpoint(cfg, source, raw):
     seed(source, cfg, rows_per_table=10)
-    done = _cli(["--target", str(raw)], _cli_env(source))
+    done = run_cli("--target", str(raw), env=cli_env(source))
     assert done.returncode == 0, done.stderr
     assert "full load" in done.stdout
     activity(source, cfg, transactions=15, seed_value=23)
-    crashed = _cli(["--target", str(raw)], _cli_env(source, **{CRASH_ENV: "cdc:after_files"}))
+    crashed = run_cli("--target", str(raw), env=cli_env(source, **{CRASH_ENV: "cdc:after_files"}))
     assert crashed.returncode == CRASH_EXIT_CODE, crashed.stderr
     assert "simulated crash at cdc:after_files" in crashed.stderr
     assert _cdc_seqs(raw, cfg)
-    again = _cli(["--target", str(raw)], _cli_env(source))
+    again = run_cli("--target", str(raw), env=cli_env(source))
     assert again.returncode == 0, again.stderr
     assert set(_cdc_seqs(raw, cfg).values()) == {2}
     assert_replica_equals_source(raw, source, cfg)
