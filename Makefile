@@ -17,7 +17,7 @@ export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(PY))
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: help bootstrap venv jars mariadb test demo lint format bench clean distclean
+.PHONY: help bootstrap venv jars mariadb test demo lint format bench spark-zip clean distclean
 
 help:
 	@echo "make demo   - run the whole pipeline locally (bootstraps everything first)"
@@ -25,6 +25,7 @@ help:
 	@echo "make lint   - ruff check and format check"
 	@echo "make bench  - benchmarks under bench/, printing their figures"
 	@echo "make jars   - fetch the Delta and S3A jars into jars/ with Maven"
+	@echo "make spark-zip - build dist/spark_jobs.zip, dist/conf.zip and dist/main.py for EMR"
 	@echo "make clean  - remove the local lake, jars and caches (keeps .venv); distclean removes .venv"
 
 bootstrap: venv jars mariadb
@@ -65,6 +66,9 @@ lint: venv
 format: venv
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+spark-zip: venv
+	$(PY) build/package.py dist
 
 bench: bootstrap
 	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done

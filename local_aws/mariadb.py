@@ -191,10 +191,16 @@ sync_binlog=0
         if fresh:
             self.datadir.mkdir(parents=True, exist_ok=True)
             proc = subprocess.run(
-                [_binary("mariadb-install-db", "mysql_install_db"), f"--defaults-file={self.cnf}",
-                 "--skip-test-db", "--auth-root-authentication-method=socket"],
-                capture_output=True, text=True, check=False,
-            )  # fmt: skip
+                [
+                    _binary("mariadb-install-db", "mysql_install_db"),
+                    f"--defaults-file={self.cnf}",
+                    "--skip-test-db",
+                    "--auth-root-authentication-method=socket",
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             if proc.returncode != 0:
                 raise MariaDBError(
                     f"mariadb-install-db failed in {self.datadir}: {proc.stderr.strip()[-500:]}"
@@ -202,8 +208,11 @@ sync_binlog=0
         with open(self.logfile, "a") as log:
             subprocess.Popen(
                 [_binary("mariadbd", "mysqld"), f"--defaults-file={self.cnf}"],
-                stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
-            )  # fmt: skip
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while True:
             try:

@@ -16,8 +16,10 @@ def run(args) -> int:
     if args.action == "up":
         was_running = db.is_running()
         info = db.up()
-        print(f"MariaDB {'already running' if was_running else 'started'} on 127.0.0.1:{info.port} "
-              f"(data in {db.datadir})")  # fmt: skip
+        print(
+            f"MariaDB {'already running' if was_running else 'started'} on 127.0.0.1:{info.port} "
+            f"(data in {db.datadir})"
+        )
         return 0
     if args.action == "down":
         print("MariaDB stopped" if db.down() else "MariaDB was not running")

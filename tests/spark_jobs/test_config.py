@@ -115,9 +115,12 @@ def test_cli_prints_a_one_line_error_for_a_malformed_file(conf_copy):
     path.write_text(path.read_text().replace("type: varchar(60)", "type: varchar(sixty)", 1))
     proc = subprocess.run(
         [sys.executable, "-m", "local_aws.cli", "mysql", "status"],
-        capture_output=True, text=True, env={"LAKEHOUSE_CONF_DIR": str(conf_copy), "PATH": "/usr/bin:/bin"},
-        cwd=DEFAULT_CONF_DIR.parent, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env={"LAKEHOUSE_CONF_DIR": str(conf_copy), "PATH": "/usr/bin:/bin"},
+        cwd=DEFAULT_CONF_DIR.parent,
+        check=False,
+    )
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr

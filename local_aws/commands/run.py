@@ -1,0 +1,26 @@
+"""`lakehouse run`: the Spark jobs on the local lake, exactly as spark-submit runs them on EMR."""
+
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", help="run bronze/silver/gold on the local lake (spark_jobs/main.py)")
+    p.add_argument(
+        "--layers", default="bronze,silver,gold", help="comma-separated subset of bronze,silver,gold"
+    )
+    p.add_argument("--tables", default="", help="comma-separated source tables (default: all)")
+    p.add_argument(
+        "--full-refresh", action="append", default=[], metavar="TABLE", help="rebuild this table; repeatable"
+    )
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from spark_jobs import main as jobs_main
+
+    argv = ["--env", "local", "--layers", args.layers]
+    if args.tables:
+        argv += ["--tables", args.tables]
+    for t in args.full_refresh:
+        argv += ["--full-refresh", t]
+    return jobs_main.main(argv)

@@ -1,0 +1,137 @@
+"""Bronze: exactly-once, incremental ingest of raw DMS files into an append-only Delta change log.
+
+Exactly-once comes from a ledger committed together with the data: every bronze row carries
+its `_source_file`, so the set of ingested files is read from the table itself, and a batch of
+files becomes visible in the same Delta commit that records it. A crash before the commit
+leaves nothing behind; a crash after it leaves the files recorded. Appends carry a Delta
+transaction id, so a concurrent run of the same table either skips or fails, never doubles.
+Files that break the raw-zone contract go to `<ops>/quarantine_files` with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from spark_jobs import delta_io
+from spark_jobs.config import Config, Table
+from spark_jobs.faults import crash_point
+from spark_jobs.run_log import RunRecord, utcnow
+from spark_jobs.schemas import QUARANTINED_FILES_SCHEMA, SOURCE_FILE, bronze_schema, raw_schema
+from spark_jobs.transforms.bronze import PROBLEM, contract_problems, flag_bad_rows, to_bronze
+
+log = logging.getLogger(__name__)
+APP_ID = "bronze"
+
+
+def quarantine_files_path(cfg: Config) -> str:
+    return f"{cfg.env.paths['ops'].rstrip('/')}/quarantine_files"
+
+
+def _ingested(spark: SparkSession, cfg: Config, table: Table, bronze_path: str) -> set[str]:
+    """File names already in bronze or already quarantined for this table."""
+    names = {
+        posixpath.basename(r[0])
+        for r in delta_io.read(spark, bronze_path).select(SOURCE_FILE).distinct().collect()
+    }
+    qpath = quarantine_files_path(cfg)
+    if delta_io.exists(spark, qpath):
+        rows = (
+            delta_io.read(spark, qpath)
+            .filter(F.col("table_name") == table.name)
+            .select(SOURCE_FILE)
+            .collect()
+        )
+        names |= {posixpath.basename(r[0]) for r in rows}
+    return names
+
+
+def ingest_table(spark: SparkSession, cfg: Config, table: Table, run_id: str) -> RunRecord:
+    """Ingest the raw files of one table that bronze has not seen yet."""
+    record = RunRecord(run_id=run_id, job="bronze", table_name=table.name)
+    bronze_path = cfg.env.table_path("bronze", table.name)
+    raw_dir = cfg.raw_table_dir(table.name)
+    delta_io.ensure_table(spark, bronze_path, bronze_schema(table))
+    before = delta_io.version(spark, bronze_path)
+    record.source_version_from = record.target_version = before
+
+    files = delta_io.list_files(spark, raw_dir, cfg.raw.file_suffix)
+    new_files = [f for f in files if f not in _ingested(spark, cfg, table, bronze_path)]
+    record.files_read = len(new_files)
+    if not new_files:
+        return record.finish("noop", f"no new files in {raw_dir}")
+
+    # 1. File-level contract: the Parquet footer, read without starting a Spark job.
+    bad: dict[str, str] = {}
+    for name in new_files:
+        path = f"{raw_dir}/{name}"
+        try:
+            problems = contract_problems(delta_io.parquet_footer_columns(spark, path), table, cfg.raw)
+        except ValueError as exc:
+            problems = [str(exc)]
+        if problems:
+            bad[path] = "; ".join(problems)
+    good = [f"{raw_dir}/{n}" for n in new_files if f"{raw_dir}/{n}" not in bad]
+
+    # 2. Row-level contract: a file with an unusable row is quarantined whole, never half-ingested.
+    batch = None
+    if good:
+        raw = (
+            spark.read.schema(raw_schema(table, cfg.raw))
+            .parquet(*good)
+            .withColumn(SOURCE_FILE, F.col("_metadata.file_path"))
+        )
+        batch = flag_bad_rows(to_bronze(raw, table, cfg.raw, run_id, utcnow()), table, cfg.raw).cache()
+        problems = (
+            batch.filter(F.col(PROBLEM).isNotNull())
+            .groupBy(SOURCE_FILE)
+            .agg(F.count("*").alias("n"), F.first(PROBLEM).alias("problem"))
+            .collect()
+        )
+        for row in problems:
+            bad[row[SOURCE_FILE]] = f"{row['n']} bad row(s), e.g. {row['problem']}"
+
+    txn = (before if before is not None else -1) + 1
+    if bad:
+        log.warning("bronze %s: quarantining %d file(s): %s", table.name, len(bad), bad)
+        now = utcnow()
+        qrows = [(table.name, path, reason, run_id, now) for path, reason in sorted(bad.items())]
+        qpath = quarantine_files_path(cfg)
+        delta_io.ensure_table(spark, qpath, QUARANTINED_FILES_SCHEMA, {"delta.enableChangeDataFeed": "false"})
+        delta_io.append_once(
+            spark.createDataFrame(qrows, QUARANTINED_FILES_SCHEMA), qpath, f"{APP_ID}:{table.name}", txn
+        )
+    record.files_quarantined = len(bad)
+
+    written = 0
+    if batch is not None:
+        bad_names = {posixpath.basename(p) for p in bad}
+        keep = (
+            batch.filter(~F.element_at(F.split(F.col(SOURCE_FILE), "/"), -1).isin(*bad_names))
+            if bad_names
+            else batch
+        )
+        keep = keep.drop(PROBLEM)
+        written = keep.count()
+        record.rows_read = batch.count()
+        crash_point(f"bronze:before_commit:{table.name}")
+        if written:
+            delta_io.append_once(keep, bronze_path, APP_ID, txn)
+        crash_point(f"bronze:after_commit:{table.name}")
+        batch.unpersist()
+    record.rows_written = written
+    record.rows_quarantined = (record.rows_read or 0) - written
+    record.target_version = delta_io.version(spark, bronze_path)
+    message = f"{len(new_files) - len(bad)} file(s) ingested"
+    if bad:
+        message += "; quarantined: " + "; ".join(
+            f"{posixpath.basename(p)}: {r}" for p, r in sorted(bad.items())
+        )
+    return record.finish("ok" if not bad else "quarantined", message)
+
+
+def run(spark: SparkSession, cfg: Config, tables: list[str], run_id: str) -> list[RunRecord]:
+    return [ingest_table(spark, cfg, cfg.table(name), run_id) for name in tables]

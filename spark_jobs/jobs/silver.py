@@ -1,0 +1,234 @@
+"""Silver: the current state of every source table (and SCD2 history) from the bronze change log.
+
+Incremental by version bookkeeping: silver records the bronze version it has consumed in a
+Delta transaction id (appId `silver`) committed with its MERGE. A run reads the keys that
+changed in bronze since then (bronze's change data feed), takes each such key's whole change
+log from bronze, and keeps the newest change by (commit ts, change seq). Because the newest
+change is computed over everything bronze holds, re-delivered, shuffled or late files can never
+resurrect a deleted row or overwrite a newer one; the MERGE's sequence guard makes that
+explicit. Commit order per table: quarantine, history, current state (which holds the progress).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from spark_jobs import delta_io
+from spark_jobs.config import Config, Table
+from spark_jobs.faults import crash_point
+from spark_jobs.run_log import RunRecord
+from spark_jobs.schemas import OP, QUARANTINE_SCHEMA, VALID_FROM, history_schema, silver_schema
+from spark_jobs.transforms.silver import (
+    VIOLATIONS,
+    current_state,
+    evaluate_expectations,
+    has_policy,
+    hash_pii,
+    key_condition,
+    latest_per_key,
+    newer_than_target,
+    scd2_history,
+    to_quarantine,
+    to_silver_rows,
+    with_reference_flags,
+)
+
+log = logging.getLogger(__name__)
+APP_ID = "silver"
+
+
+class ExpectationFailed(RuntimeError):
+    """A `fail` expectation was broken; the message names the table, rule and keys."""
+
+
+def history_path(cfg: Config, table: str) -> str:
+    return cfg.env.table_path("silver", f"{table}_history")
+
+
+def quarantine_path(cfg: Config) -> str:
+    return f"{cfg.env.paths['ops'].rstrip('/')}/quarantine_rows"
+
+
+def dependency_order(cfg: Config, names: list[str]) -> list[str]:
+    """Referenced tables first, so referential checks see this run's parents."""
+    ordered: list[str] = []
+
+    def visit(name: str, stack: tuple[str, ...] = ()) -> None:
+        if name in ordered or name in stack:
+            return
+        for _, ref, _ in cfg.table(name).foreign_keys:
+            if ref in names:
+                visit(ref, (*stack, name))
+        ordered.append(name)
+
+    for n in names:
+        visit(n)
+    return ordered
+
+
+def _references(spark: SparkSession, cfg: Config, table: Table) -> dict[str, DataFrame]:
+    refs = {}
+    for exp in table.expectations:
+        if exp.rule == "references" and exp.table not in refs:
+            path = cfg.env.table_path("silver", exp.table)
+            ref_key = cfg.table(exp.table).primary_key[0]
+            if delta_io.exists(spark, path):
+                refs[exp.table] = delta_io.read(spark, path).select(F.col(ref_key).alias("_ref_key"))
+            else:
+                refs[exp.table] = spark.createDataFrame([], "_ref_key int")
+    return refs
+
+
+def _write_history(spark, cfg, table, changes, app_id, txn, run_id, rebuild: bool) -> None:
+    path = history_path(cfg, table.name)
+    delta_io.ensure_table(spark, path, history_schema(table))
+    rebuilt = scd2_history(changes, table, run_id)
+    if rebuild:
+        delta_io.overwrite(rebuilt, path, app_id, txn)
+        return
+    # Replace the affected keys' versions in one MERGE: rebuilt versions upsert, stale ones delete.
+    keys = list(table.primary_key)
+    existing = delta_io.read(spark, path)
+    affected = changes.select(*keys).distinct()
+    stale = (
+        existing.join(affected, on=keys, how="left_semi")
+        .join(rebuilt.select(*keys, VALID_FROM), on=[*keys, VALID_FROM], how="left_anti")
+        .withColumn("_delete", F.lit(True))
+    )
+    source = rebuilt.withColumn("_delete", F.lit(False)).unionByName(stale)
+    cond = f"{key_condition(keys)} AND t.{VALID_FROM} <=> s.{VALID_FROM}"
+    columns = [f.name for f in history_schema(table).fields]
+    delta_io.merge_once(
+        spark,
+        source,
+        path,
+        cond,
+        app_id,
+        txn,
+        matched_delete="s._delete",
+        matched_update="NOT s._delete",
+        update_set={c: f"s.{c}" for c in columns},
+        not_matched_insert="NOT s._delete",
+        insert_values={c: f"s.{c}" for c in columns},
+    )
+
+
+def merge_table(
+    spark: SparkSession, cfg: Config, table: Table, run_id: str, salt: str, full_refresh: bool = False
+) -> RunRecord:
+    """Apply the bronze changes silver has not seen yet to one table (or rebuild it)."""
+    record = RunRecord(run_id=run_id, job="silver", table_name=table.name)
+    bronze_path = cfg.env.table_path("bronze", table.name)
+    silver_path = cfg.env.table_path("silver", table.name)
+    bronze_version = delta_io.version(spark, bronze_path)
+    if bronze_version is None:
+        return record.finish("noop", f"no bronze table at {bronze_path}")
+    delta_io.ensure_table(spark, silver_path, silver_schema(table))
+    consumed = -1 if full_refresh else delta_io.progress(spark, silver_path, APP_ID)
+    record.source_version_from, record.source_version_to = consumed, bronze_version
+    if consumed >= bronze_version:
+        record.target_version = delta_io.version(spark, silver_path)
+        return record.finish("noop", f"bronze version {bronze_version} already applied")
+
+    keys = list(table.primary_key)
+    bronze = delta_io.read(spark, bronze_path, bronze_version)
+    if consumed < 0:
+        changes = bronze
+    else:
+        touched = (
+            delta_io.read_changes(spark, bronze_path, consumed + 1, bronze_version)
+            .filter(F.col("_change_type") == "insert")
+            .select(*keys)
+            .distinct()
+        )
+        changes = bronze.join(F.broadcast(touched), on=keys, how="left_semi")
+    changes = hash_pii(changes, table.pii, salt).cache()
+    record.rows_read = changes.count()
+
+    latest = latest_per_key(changes, keys)
+    checked = evaluate_expectations(
+        with_reference_flags(latest, table, _references(spark, cfg, table)), table
+    ).cache()
+    failing = checked.filter(has_policy("fail"))
+    if failing.limit(1).count():
+        sample = [r[keys[0]] for r in failing.select(*keys).limit(5).collect()]
+        rules = sorted({v["rule"] for r in failing.select(VIOLATIONS).limit(100).collect() for v in r[0]})
+        raise ExpectationFailed(f"silver {table.name}: rule(s) {', '.join(rules)} failed for keys {sample}")
+    quarantined = checked.filter(has_policy("quarantine"))
+    record.rows_quarantined = quarantined.count()
+    record.rows_warned = checked.filter(has_policy("warn")).count()
+
+    # Refresh runs write under their own appId so that they always apply, even at a version
+    # the incremental appId has already recorded.
+    app_id = f"{APP_ID}:refresh:{run_id}" if full_refresh else APP_ID
+    if record.rows_quarantined:
+        qpath = quarantine_path(cfg)
+        delta_io.ensure_table(spark, qpath, QUARANTINE_SCHEMA, {"delta.enableChangeDataFeed": "false"})
+        delta_io.append_once(
+            to_quarantine(quarantined, table, run_id), qpath, f"{app_id}:{table.name}", bronze_version
+        )
+    applied = checked.filter(~has_policy("quarantine")).drop(VIOLATIONS)
+    crash_point(f"silver:before_history:{table.name}")
+
+    if table.scd == 2:
+        bad_changes = quarantined.select(*keys, "_commit_ts", "_change_seq")
+        history_input = changes.join(bad_changes, on=[*keys, "_commit_ts", "_change_seq"], how="left_anti")
+        _write_history(spark, cfg, table, history_input, app_id, bronze_version, run_id, rebuild=full_refresh)
+
+    crash_point(f"silver:before_merge:{table.name}")
+    columns = [f.name for f in silver_schema(table).fields]
+    if full_refresh:
+        delta_io.overwrite(current_state(applied, table, run_id), silver_path, app_id, bronze_version)
+    else:
+        newer = newer_than_target()
+        delta_io.merge_once(
+            spark,
+            to_silver_rows(applied, table, run_id),
+            silver_path,
+            key_condition(keys),
+            app_id,
+            bronze_version,
+            matched_delete=f"s.{OP} = 'D' AND NOT {newer_than_target('t', 's')}",
+            matched_update=f"s.{OP} <> 'D' AND {newer}",
+            update_set={c: f"s.{c}" for c in columns},
+            not_matched_insert=f"s.{OP} <> 'D'",
+            insert_values={c: f"s.{c}" for c in columns},
+        )
+    crash_point(f"silver:after_merge:{table.name}")
+    record.rows_written = applied.count()
+    _check_grain(spark, silver_path, table, None if consumed < 0 else applied.select(*keys))
+    changes.unpersist()
+    checked.unpersist()
+    record.target_version = delta_io.version(spark, silver_path)
+    return record.finish("ok")
+
+
+def _check_grain(spark: SparkSession, path: str, table: Table, keys: DataFrame | None) -> None:
+    """Fail loudly when the primary key is not unique in silver (on the keys this run touched)."""
+    pk = list(table.primary_key)
+    current = delta_io.read(spark, path)
+    if keys is not None:
+        current = current.join(F.broadcast(keys.distinct()), on=pk, how="left_semi")
+    dupes = current.groupBy(*pk).count().filter(F.col("count") > 1).limit(5).collect()
+    if dupes:
+        raise ExpectationFailed(
+            f"silver {table.name}: primary key {pk} is not unique, e.g. {[tuple(r)[:-1] for r in dupes]}"
+        )
+
+
+def run(
+    spark: SparkSession,
+    cfg: Config,
+    tables: list[str],
+    run_id: str,
+    salt: str,
+    full_refresh: set[str] | None = None,
+) -> list[RunRecord]:
+    full_refresh = full_refresh or set()
+    return [
+        merge_table(spark, cfg, cfg.table(n), run_id, salt, n in full_refresh)
+        for n in dependency_order(cfg, tables)
+    ]

@@ -1,0 +1,171 @@
+"""Bronze and silver on hand-written raw files: ordering, deletes, duplicates, quarantine, reruns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from pyspark.sql import functions as F
+
+from spark_jobs import delta_io
+from spark_jobs.config import load_config
+from spark_jobs.main import run_layers
+from tests.rawfiles import client, product, write_raw
+
+SALT = "test-salt"
+
+
+@pytest.fixture
+def cfg(lake_root, monkeypatch):
+    monkeypatch.setenv("LAKEHOUSE_PII_SALT", SALT)
+    return load_config("local")
+
+
+def run(spark, cfg, layers=("bronze", "silver"), tables=("clients", "products"), refresh=()):
+    return run_layers(spark, cfg, list(layers), list(tables), set(refresh), "run-test")
+
+
+def silver(spark, cfg, table):
+    return {r["id"]: r for r in delta_io.read(spark, cfg.env.table_path("silver", table)).collect()}
+
+
+def sha(spark, value):
+    return spark.range(1).select(F.sha2(F.concat(F.lit(SALT), F.lit(value)), 256)).first()[0]
+
+
+def test_latest_change_wins_deletes_apply_and_duplicates_are_harmless(spark, cfg):
+    write_raw(
+        cfg,
+        "clients",
+        "LOAD00000001.parquet",
+        [client(1, "a@x", 0), client(2, "b@x", 0), client(3, "c@x", 0)],
+    )
+    # CDC: client 1 changes twice in one second (seq breaks the tie), client 2 is deleted.
+    cdc = [
+        client(1, "a2@x", 1, op="U", at=10, sq=5),
+        client(1, "a3@x", 2, op="U", at=10, sq=6),
+        client(2, "b@x", 0, op="D", at=11, sq=7),
+    ]
+    write_raw(cfg, "clients", "20260101-000010000.parquet", cdc)
+    # The same changes delivered again under another name, as DMS does after a retry.
+    write_raw(cfg, "clients", "20260101-000010001.parquet", list(reversed(cdc)))
+    run(spark, cfg, tables=("clients",))
+
+    rows = silver(spark, cfg, "clients")
+    assert sorted(rows) == [1, 3]
+    assert rows[1]["email"] == sha(spark, "a3@x")
+    assert rows[1]["updated_at"] == dt.datetime(2025, 1, 3)
+    bronze = delta_io.read(spark, cfg.env.table_path("bronze", "clients"))
+    assert bronze.count() == 9  # the change log keeps every delivered row
+
+
+def test_an_older_change_arriving_late_never_wins_and_never_resurrects(spark, cfg):
+    write_raw(cfg, "clients", "LOAD00000001.parquet", [client(1, "a@x", 0), client(2, "b@x", 0)])
+    write_raw(
+        cfg,
+        "clients",
+        "20260101-000020000.parquet",
+        [client(1, "new@x", 5, op="U", at=20, sq=20), client(2, "b@x", 0, op="D", at=21, sq=21)],
+    )
+    run(spark, cfg, tables=("clients",))
+    # A file with older changes arrives afterwards (out of order), in a later run.
+    write_raw(
+        cfg,
+        "clients",
+        "20260101-000015000.parquet",
+        [client(1, "old@x", 3, op="U", at=15, sq=15), client(2, "b2@x", 2, op="U", at=15, sq=16)],
+    )
+    run(spark, cfg, tables=("clients",))
+    rows = silver(spark, cfg, "clients")
+    assert sorted(rows) == [1]
+    assert rows[1]["email"] == sha(spark, "new@x")
+
+
+def test_second_run_without_new_files_changes_no_table(spark, cfg):
+    write_raw(cfg, "clients", "LOAD00000001.parquet", [client(1, "a@x", 0)])
+    write_raw(cfg, "products", "LOAD00000001.parquet", [product(1, "9.99", 0)])
+    run(spark, cfg)
+    paths = [cfg.env.table_path(layer, t) for layer in ("bronze", "silver") for t in ("clients", "products")]
+    paths.append(cfg.env.table_path("silver", "clients_history"))
+    before = {p: delta_io.version(spark, p) for p in paths}
+    records = run(spark, cfg)
+    assert {p: delta_io.version(spark, p) for p in paths} == before
+    assert {r.status for r in records} == {"noop"}
+
+
+def test_scd2_history_keeps_every_price_with_validity(spark, cfg):
+    write_raw(cfg, "products", "LOAD00000001.parquet", [product(1, "10.00", 0), product(2, "5.00", 0)])
+    run(spark, cfg, tables=("products",))
+    write_raw(
+        cfg,
+        "products",
+        "20260101-000030000.parquet",
+        [product(1, "12.00", 30, op="U", at=30, sq=30), product(1, "11.00", 40, op="U", at=40, sq=40)],
+    )
+    run(spark, cfg, tables=("products",))
+    hist = (
+        delta_io.read(spark, cfg.env.table_path("silver", "products_history"))
+        .filter("id = 1")
+        .orderBy("valid_from")
+        .select("unit_price", "valid_from", "valid_to", "is_current")
+        .collect()
+    )
+    day = lambda n: dt.datetime(2025, 1, 1) + dt.timedelta(days=n)  # noqa: E731
+    assert [tuple(r) for r in hist] == [
+        (Decimal("10.00"), day(0), day(30), False),
+        (Decimal("12.00"), day(30), day(40), False),
+        (Decimal("11.00"), day(40), None, True),
+    ]
+
+
+def test_bad_rows_are_quarantined_with_rule_file_and_run(spark, cfg):
+    write_raw(
+        cfg,
+        "clients",
+        "LOAD00000001.parquet",
+        [client(1, "a@x", 0), client(2, None, 0), client(3, "c@x", 0, segment="martian")],
+    )
+    records = run(spark, cfg, tables=("clients",))
+    assert sorted(silver(spark, cfg, "clients")) == [1]
+    q = delta_io.read(spark, f"{cfg.env.paths['ops']}/quarantine_rows").collect()
+    assert sorted((r["row_key"], r["rule"]) for r in q) == [
+        ("2", "not_null:id,email,segment,status"),
+        ("3", "in_set:segment"),
+    ]
+    assert all(r["_source_file"].endswith("LOAD00000001.parquet") and r["_run_id"] == "run-test" for r in q)
+    assert "a@x" not in " ".join(r["row_json"] for r in q)  # PII is hashed before quarantine
+    silver_rec = [r for r in records if r.job == "silver"][0]
+    assert silver_rec.rows_quarantined == 2
+
+
+def test_a_file_that_breaks_the_contract_is_quarantined_and_reported(spark, cfg, tmp_path):
+    write_raw(cfg, "clients", "LOAD00000001.parquet", [client(1, "a@x", 0)])
+    folder = cfg.raw_table_dir("clients")
+    with open(f"{folder}/20260101-000050000.parquet", "wb") as f:
+        f.write(b"PAR1 this is not parquet")
+    write_raw(cfg, "clients", "20260101-000060000.parquet", [client(1, "b@x", 6, op="X", at=60, sq=60)])
+    records = run(spark, cfg, layers=("bronze",), tables=("clients",))
+    rec = records[0]
+    assert rec.status == "quarantined" and rec.files_quarantined == 2
+    assert "20260101-000050000.parquet: " in rec.message and "not a readable Parquet file" in rec.message
+    assert "Op is not one of I, U, D: X" in rec.message
+    q = delta_io.read(spark, f"{cfg.env.paths['ops']}/quarantine_files").collect()
+    assert len(q) == 2
+    # Nothing from a quarantined file reaches bronze, and it is not retried on the next run.
+    bronze = delta_io.read(spark, cfg.env.table_path("bronze", "clients"))
+    assert bronze.count() == 1
+    assert run(spark, cfg, layers=("bronze",), tables=("clients",))[0].status == "noop"
+
+
+def test_full_refresh_rebuilds_one_table_from_bronze(spark, cfg):
+    write_raw(cfg, "clients", "LOAD00000001.parquet", [client(1, "a@x", 0), client(2, "b@x", 0)])
+    run(spark, cfg, tables=("clients",))
+    path = cfg.env.table_path("silver", "clients")
+    spark.sql(f"DELETE FROM delta.`{path}` WHERE id = 2")  # damage silver by hand
+    run(spark, cfg, tables=("clients",), refresh=("clients",))
+    assert sorted(silver(spark, cfg, "clients")) == [1, 2]
+    # Incremental runs carry on from the refresh.
+    write_raw(cfg, "clients", "20260101-000070000.parquet", [client(3, "c@x", 7, at=70, sq=70)])
+    run(spark, cfg, tables=("clients",))
+    assert sorted(silver(spark, cfg, "clients")) == [1, 2, 3]
