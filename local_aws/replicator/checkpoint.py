@@ -52,9 +52,12 @@ def type_from_str(text: str) -> pa.DataType:
 class TableState:
     """Per table: the snapshot its full load came from, and what was delivered since."""
 
-    snapshot_file: str
+    snapshot_file: str  # the latest full load's snapshot
     snapshot_pos: int
-    snapshot_ts: int  # epoch seconds, truncated: the commit timestamp of every full-load row
+    snapshot_ts: int  # epoch seconds, truncated: the commit timestamp of its full-load rows
+    loaded: bool = True  # False while a full load is being written (or was cut short)
+    cdc_from_file: str | None = None  # this table's changes after this position are delivered by CDC
+    cdc_from_pos: int = 0
     full_load_rows: int = 0
     full_load_files: int = 0
     cdc_rows: int = 0

@@ -134,11 +134,12 @@ def load_table(
     max_file_bytes: int,
     chunk_rows: int | None = None,
     first_row: int = 1,
+    first_file: int = 1,
 ) -> LoadedTable:
     """Write one table's rows from the open snapshot as LOAD files; returns what was written.
 
     `write_file(name, writer)` stores one file atomically. An empty table gets no file, as with DMS.
-    Rows are numbered from `first_row` in their change sequences.
+    Rows are numbered from `first_row` in their change sequences, files from `first_file`.
     """
     present = source_columns(conn, settings.database, table, settings.label)
     by_name = {c.name: c for c in present}
@@ -158,7 +159,7 @@ def load_table(
     files: list[str] = []
     total = 0
     while pending is not None:
-        name = contract.full_load_name(len(files) + 1)
+        name = contract.full_load_name(first_file + len(files))
 
         def write(f: BinaryIO) -> None:
             nonlocal pending, total

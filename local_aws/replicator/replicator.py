@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -39,6 +39,7 @@ from local_aws.replicator.contract import (
     file_schema,
     format_commit_ts,
     is_data_file_name,
+    is_full_load_name,
     seq_prefix,
 )
 from local_aws.replicator.faults import Faults
@@ -114,6 +115,17 @@ class _Batch:
 
     def __len__(self) -> int:
         return len(self.ops)
+
+
+def _order(log_file: str, log_pos: int) -> tuple[int, int]:
+    return binlog_number(log_file), log_pos
+
+
+def _load_number(name: str, contract) -> int:
+    """The number of a LOAD file name (LOAD0000000A.parquet -> 10), 0 for other names."""
+    if not is_full_load_name(name, contract):
+        return 0
+    return int(name[len(contract.full_load_prefix) : -len(contract.file_suffix)], 16)
 
 
 @dataclass(frozen=True)
@@ -210,7 +222,12 @@ class Replicator:
                 f"{self.source.label}; use another --target, or --reset to start over with a full load"
             )
         for name in self.options.reload:
-            ckpt.tables.pop(name, None)
+            if name in ckpt.tables:
+                # The old files stay and new LOAD files follow. Changes not yet delivered are still
+                # delivered (they sort before the new LOAD rows): deletes must reach the old rows.
+                state = ckpt.tables[name]
+                state.loaded = False
+                state.cdc_from_file, state.cdc_from_pos = ckpt.log_file, ckpt.log_pos
         return ckpt
 
     def _clear_tables(self, names: list[str]) -> None:
@@ -243,20 +260,52 @@ class Replicator:
     # -- full load ---------------------------------------------------------------------------
 
     def _full_load(self) -> None:
+        """Full-load every table without a completed load (new, reloaded, or cut short by a crash).
+
+        The checkpoint is saved before any file is written, naming the snapshot and the position
+        from which the table's changes must be delivered. If the run dies after writing files, the
+        next run loads the table again from a new snapshot into new file names (a name is never
+        reused: bronze may have ingested it), and CDC re-delivers every change since the *first*
+        attempt's snapshot, so rows deleted in between cannot survive from the older LOAD files.
+        """
         ckpt = self.checkpoint
-        todo = [t for t in self.tables.values() if t.name not in ckpt.tables]
+        todo = [
+            t for t in self.tables.values() if t.name not in ckpt.tables or not ckpt.tables[t.name].loaded
+        ]
         if not todo:
             return
-        self._clear_tables([t.name for t in todo])
         conn = self.source.connect(conv=TEXT_RESULTS)
         try:
             snapshot = open_snapshot(conn)
-            log.info("full load from snapshot at %s:%d", snapshot.log_file, snapshot.log_pos)
+            log.info(
+                "full load of %d table(s) from snapshot %s:%d", len(todo), snapshot.log_file, snapshot.log_pos
+            )
+            for table in todo:
+                old = ckpt.tables.get(table.name)
+                state = TableState(snapshot.log_file, snapshot.log_pos, snapshot.ts, loaded=False)
+                if old is not None:  # keep counters and added columns
+                    state = replace(old, snapshot_file=snapshot.log_file, snapshot_pos=snapshot.log_pos,
+                                    snapshot_ts=snapshot.ts, loaded=False)  # fmt: skip
+                # A new table's changes after this snapshot are delivered by CDC; a reload and a
+                # load cut short keep an earlier point (files of theirs may already have been read).
+                if state.cdc_from_file is None:
+                    state.cdc_from_file, state.cdc_from_pos = snapshot.log_file, snapshot.log_pos
+                ckpt.tables[table.name] = state
+            if ckpt.log_file is None:
+                first = min(
+                    (ckpt.tables[t.name] for t in todo), key=lambda s: _order(s.cdc_from_file, s.cdc_from_pos)
+                )
+                ckpt.log_file, ckpt.log_pos = first.cdc_from_file, first.cdc_from_pos
+            save_checkpoint(self.storage, ckpt)
+
             written = []
             next_row = 1
             for table in todo:
                 folder = self.table_folder(table.name)
                 self.storage.remove_temp_files(folder)
+                first_file = 1 + max(
+                    (_load_number(n, self.contract) for n in self.storage.list_names(folder)), default=0
+                )
 
                 def write_file(name, writer, folder=folder):
                     written.append(f"{folder}/{name}")
@@ -264,24 +313,21 @@ class Replicator:
 
                 loaded = load_table(conn, self.source, table, self.contract, snapshot,
                                     write_file=write_file, max_file_bytes=self.max_file_bytes,
-                                    first_row=next_row)  # fmt: skip
+                                    first_row=next_row, first_file=first_file)  # fmt: skip
                 next_row += loaded.rows
-                ckpt.tables[table.name] = TableState(
-                    snapshot_file=snapshot.log_file,
-                    snapshot_pos=snapshot.log_pos,
-                    snapshot_ts=snapshot.ts,
-                    full_load_rows=loaded.rows,
-                    full_load_files=len(loaded.files),
-                    extra_columns={k: type_to_str(v) for k, v in loaded.extra_columns.items()},
-                )
+                state = ckpt.tables[table.name]
+                state.full_load_rows = loaded.rows
+                state.full_load_files += len(loaded.files)
+                for name, dtype in loaded.extra_columns.items():
+                    state.extra_columns.setdefault(name, type_to_str(dtype))
                 self.report.full_load[table.name] = loaded.rows
             conn.commit()
         finally:
             conn.close()
         self.report.files += written
         self.faults.crash_at("full_load:after_files", 1)
-        if ckpt.log_file is None:
-            ckpt.log_file, ckpt.log_pos = snapshot.log_file, snapshot.log_pos
+        for table in todo:
+            ckpt.tables[table.name].loaded = True
         ckpt.last_ts = max(ckpt.last_ts, snapshot.ts)
         save_checkpoint(self.storage, ckpt)
 
@@ -298,7 +344,7 @@ class Replicator:
         overlap = bool(self.faults.overlap_from) and not ckpt.cdc_started
         # A table's changes up to its snapshot are in its full load (unless the overlap fault wants them).
         skip = {
-            name: seq_prefix(binlog_number(st.snapshot_file), st.snapshot_pos)
+            name: seq_prefix(binlog_number(st.cdc_from_file), st.cdc_from_pos)
             for name, st in ckpt.tables.items()
             if name in self.tables and not overlap
         }

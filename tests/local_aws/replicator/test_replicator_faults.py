@@ -56,14 +56,41 @@ def test_crash_after_cdc_files_before_checkpoint_redelivers_and_loses_nothing(cf
     assert_replica_equals_source(raw, source, cfg)
 
 
-def test_crash_after_full_load_files_starts_the_full_load_again(cfg, source, raw):
+def test_crash_after_full_load_files_loads_again_under_new_names(cfg, source, raw):
     seed(source, cfg, rows_per_table=10)
     with pytest.raises(SimulatedCrash):
         replicate(cfg, source, raw, faults=Faults(crash_point="full_load:after_files"))
-    assert not (raw / CHECKPOINT_KEY).exists()
-    activity(source, cfg, transactions=10, seed_value=22)  # happens between the crash and the rerun
+    assert not any(t["loaded"] for t in _checkpoint(raw)["tables"].values())
+    first = {t: (raw / "salesdb" / t / "LOAD00000001.parquet").read_bytes() for t in cfg.tables}
+    # Updates and deletes between the crash and the rerun: a reader that already took the first
+    # LOAD files must still end at the source, so those changes are delivered as CDC too.
+    activity(source, cfg, transactions=10, seed_value=22)
     report = replicate(cfg, source, raw)
-    assert report.full_load and not report.cdc_rows  # a new snapshot that already holds the activity
+    assert report.full_load and report.cdc_rows
+    for table in cfg.tables:
+        assert (raw / "salesdb" / table / "LOAD00000001.parquet").read_bytes() == first[
+            table
+        ]  # never rewritten
+        assert (raw / "salesdb" / table / "LOAD00000002.parquet").exists()
+    assert_replica_equals_source(raw, source, cfg)
+    # Without the second full load's files the replay is still exact (first load + changes).
+    for table in cfg.tables:
+        (raw / "salesdb" / table / "LOAD00000002.parquet").unlink()
+    assert_replica_equals_source(raw, source, cfg)
+
+
+def test_reload_of_one_table_adds_load_files_and_keeps_delivering(cfg, source, raw):
+    seed(source, cfg, rows_per_table=6)
+    replicate(cfg, source, raw)
+    activity(source, cfg, transactions=10, seed_value=29)
+    replicate(cfg, source, raw)
+    activity(source, cfg, transactions=10, seed_value=30)  # not replicated before the reload
+    report = replicate(cfg, source, raw, reload=("products",))
+    assert list(report.full_load) == ["products"]
+    assert (raw / "salesdb" / "products" / "LOAD00000002.parquet").exists()
+    assert_replica_equals_source(raw, source, cfg)
+    activity(source, cfg, transactions=10, seed_value=31)
+    replicate(cfg, source, raw)
     assert_replica_equals_source(raw, source, cfg)
 
 
