@@ -75,6 +75,8 @@ def row_group_rows(contract: RawContract) -> int:
 def open_snapshot(conn: pymysql.Connection) -> Snapshot:
     """Start a consistent-snapshot transaction and return the binlog position that matches it."""
     with conn.cursor() as cur:
+        # TIMESTAMP columns are read in UTC, as the binlog carries them.
+        cur.execute("SET SESSION time_zone = '+00:00'")
         cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
         cur.execute("SHOW STATUS LIKE 'binlog_snapshot_%'")

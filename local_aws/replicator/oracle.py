@@ -101,6 +101,7 @@ def source_state(
     result = {}
     try:
         with conn.cursor() as cur:
+            cur.execute("SET SESSION time_zone = '+00:00'")  # TIMESTAMP values in UTC, as in the raw zone
             for name in tables or cfg.tables:
                 table = cfg.table(name)
                 order = ", ".join(f"`{k}`" for k in table.primary_key)
