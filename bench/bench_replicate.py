@@ -4,7 +4,9 @@ Starts a private MariaDB (temp folder, free port), creates the registry's tables
 the scale factor with server-side SQL (MariaDB's SEQUENCE engine, so data generation is not what
 is measured), then times:
   1. the full load (consistent snapshot -> LOAD files), and
-  2. CDC: a burst of inserts, updates and deletes, replicated in one one-shot run.
+  2. CDC: a burst of inserts, updates and deletes (10% single-row transactions, the rest in
+     transactions of 5,000 rows), replicated in one one-shot run, and
+  3. CDC of single-row transactions only (the slowest shape: 4 binlog events per row change).
 Goals at scale 1: full load <= 20 s; CDC >= 20,000 row events/s.
 
     .venv/bin/python bench/bench_replicate.py [--scale 1] [--cdc-events 200000]
@@ -121,6 +123,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--cdc-events", type=int, default=200_000)
+    ap.add_argument("--single-row-transactions", type=int, default=20_000)
     args = ap.parse_args()
     cfg = load_config("local")
     with tempfile.TemporaryDirectory(prefix="bench-replicate-") as tmp:
@@ -154,6 +157,24 @@ def main() -> int:
             assert events == made, (events, made)
             rate = events / cdc
             print(f"cdc: {events:,} row events in {cdc:.2f}s = {rate:,.0f} row events/s (goal: >= 20,000)")
+
+            # The worst case: every transaction changes one row (4 binlog events per row change).
+            conn = info.connect(database="")
+            with conn.cursor() as cur:
+                for i in range(args.single_row_transactions):
+                    cur.execute(
+                        f"UPDATE `{database}`.`products` SET status = IF(status='x','y','x') WHERE id = %s",
+                        (1 + i % 1000,),
+                    )
+                    conn.commit()
+            conn.close()
+            t0 = time.monotonic()
+            report = Replicator(cfg, source, options).run()
+            single = time.monotonic() - t0
+            events = sum(report.cdc_rows.values())
+            assert events == args.single_row_transactions, events
+            print(f"cdc, one row per transaction: {events:,} row events in {single:.2f}s = "
+                  f"{events / single:,.0f} row events/s")  # fmt: skip
         finally:
             server.down()
     return 0

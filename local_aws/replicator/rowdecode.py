@@ -168,6 +168,22 @@ def image_decoder(columns) -> Decoder | None:
     return env["decode"]
 
 
+_BY_COLUMNS: dict[int, tuple[list, Decoder | None]] = {}
+
+
+def _decoder_for(columns: list) -> Decoder | None:
+    # The library keeps one column list per table id, so its identity is a cheap cache key (the
+    # list itself is kept alive in the cache, so the id cannot be reused by another list).
+    hit = _BY_COLUMNS.get(id(columns))
+    if hit is not None and hit[0] is columns:
+        return hit[1]
+    decoder = image_decoder(columns)
+    if len(_BY_COLUMNS) > 1000:
+        _BY_COLUMNS.clear()
+    _BY_COLUMNS[id(columns)] = (columns, decoder)
+    return decoder
+
+
 def decode_rows(event, images: int) -> list[tuple[dict, ...]] | None:
     """Decode a rows event's body into tuples of `images` row images, or None to use the library.
 
@@ -177,7 +193,7 @@ def decode_rows(event, images: int) -> list[tuple[dict, ...]] | None:
     bitmaps = [event.columns_present_bitmap] + ([event.columns_present_bitmap2] if images == 2 else [])
     if any(int.from_bytes(bm, "little") & mask != mask for bm in bitmaps):
         return None  # not a FULL row image
-    decode = image_decoder(event.columns)
+    decode = _decoder_for(event.columns)
     if decode is None:
         return None
     packet = event.packet
