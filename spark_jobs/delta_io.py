@@ -67,21 +67,25 @@ def read_changes(spark: SparkSession, path: str, start_version: int, end_version
     )
 
 
+def _snapshot(spark: SparkSession, path: str):
+    """The table's latest snapshot from the Delta log (driver only: no Spark job)."""
+    jvm = spark._jvm
+    log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)
+    return log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty())
+
+
 def version(spark: SparkSession, path: str) -> int | None:
     """The latest committed version, or None when there is no table."""
     if not exists(spark, path):
         return None
-    return int(DeltaTable.forPath(spark, path).history(1).select("version").collect()[0][0])
+    return int(_snapshot(spark, path).version())
 
 
 def txn_versions(spark: SparkSession, path: str) -> dict[str, int]:
     """The Delta transaction ids (appId -> version) committed to a table."""
     if not exists(spark, path):
         return {}
-    jvm = spark._jvm
-    log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)
-    snapshot = log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty())
-    txns = snapshot.transactions()
+    txns = _snapshot(spark, path).transactions()
     out = {}
     it = txns.keys().iterator()
     while it.hasNext():

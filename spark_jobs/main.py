@@ -22,6 +22,7 @@ if __package__ in (None, ""):
 
 from spark_jobs import run_log
 from spark_jobs.config import Config, load_config
+from spark_jobs.parallel import LayerFailed
 
 LAYERS = ("bronze", "silver", "gold")
 log = logging.getLogger("spark_jobs")
@@ -76,17 +77,20 @@ def run_layers(
     unknown = sorted(set(tables) - set(cfg.tables))
     if unknown:
         raise ValueError(f"--tables: unknown table(s) {unknown}; known: {', '.join(cfg.tables)}")
-    records = []
+    records: list = []
     for layer in layers:
         start = time.monotonic()
-        if layer == "bronze":
-            records += bronze.run(spark, cfg, tables, run_id)
-        elif layer == "silver":
-            records += silver.run(spark, cfg, tables, run_id, pii_salt(cfg), full_refresh & set(tables))
-        elif layer == "gold":
-            from spark_jobs.jobs import gold
+        try:
+            if layer == "bronze":
+                records += bronze.run(spark, cfg, tables, run_id)
+            elif layer == "silver":
+                records += silver.run(spark, cfg, tables, run_id, pii_salt(cfg), full_refresh & set(tables))
+            elif layer == "gold":
+                from spark_jobs.jobs import gold
 
-            records += gold.run(spark, cfg, run_id, full_refresh)
+                records += gold.run(spark, cfg, run_id, full_refresh)
+        except LayerFailed as exc:
+            raise LayerFailed(str(exc), records + exc.records) from exc
         log.info("layer %s done in %.1fs", layer, time.monotonic() - start)
     return records
 
@@ -109,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         records = run_layers(spark, cfg, args.layers, tables, set(args.full_refresh), run_id)
         status = 0
+    except LayerFailed as exc:
+        log.error("run %s failed: %s", run_id, exc)
+        records += exc.records
+        status = 1
     except Exception as exc:
         log.error("run %s failed: %s", run_id, exc)
         failed = run_log.RunRecord(run_id=run_id, job=",".join(args.layers), table_name="*")

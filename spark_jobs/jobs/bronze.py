@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 from spark_jobs import delta_io
 from spark_jobs.config import Config, Table
 from spark_jobs.faults import crash_point
+from spark_jobs.parallel import run_tables
 from spark_jobs.run_log import RunRecord, utcnow
 from spark_jobs.schemas import QUARANTINED_FILES_SCHEMA, SOURCE_FILE, bronze_schema, raw_schema
 from spark_jobs.transforms.bronze import PROBLEM, contract_problems, flag_bad_rows, to_bronze
@@ -85,14 +86,20 @@ def ingest_table(spark: SparkSession, cfg: Config, table: Table, run_id: str) ->
             .withColumn(SOURCE_FILE, F.col("_metadata.file_path"))
         )
         batch = flag_bad_rows(to_bronze(raw, table, cfg.raw, run_id, utcnow()), table, cfg.raw).cache()
-        problems = (
-            batch.filter(F.col(PROBLEM).isNotNull())
-            .groupBy(SOURCE_FILE)
-            .agg(F.count("*").alias("n"), F.first(PROBLEM).alias("problem"))
+        # One pass: rows per file, and the bad ones.
+        per_file = (
+            batch.groupBy(SOURCE_FILE)
+            .agg(
+                F.count("*").alias("rows"),
+                F.count(PROBLEM).alias("bad"),
+                F.first(PROBLEM, ignorenulls=True).alias("problem"),
+            )
             .collect()
         )
-        for row in problems:
-            bad[row[SOURCE_FILE]] = f"{row['n']} bad row(s), e.g. {row['problem']}"
+        for row in per_file:
+            if row["bad"]:
+                bad[row[SOURCE_FILE]] = f"{row['bad']} bad row(s), e.g. {row['problem']}"
+        rows_by_file = {posixpath.basename(r[SOURCE_FILE]): r["rows"] for r in per_file}
 
     txn = (before if before is not None else -1) + 1
     if bad:
@@ -115,8 +122,8 @@ def ingest_table(spark: SparkSession, cfg: Config, table: Table, run_id: str) ->
             else batch
         )
         keep = keep.drop(PROBLEM)
-        written = keep.count()
-        record.rows_read = batch.count()
+        record.rows_read = sum(rows_by_file.values())
+        written = sum(n for name, n in rows_by_file.items() if name not in bad_names)
         crash_point(f"bronze:before_commit:{table.name}")
         if written:
             delta_io.append_once(keep, bronze_path, APP_ID, txn)
@@ -134,4 +141,12 @@ def ingest_table(spark: SparkSession, cfg: Config, table: Table, run_id: str) ->
 
 
 def run(spark: SparkSession, cfg: Config, tables: list[str], run_id: str) -> list[RunRecord]:
-    return [ingest_table(spark, cfg, cfg.table(name), run_id) for name in tables]
+    """Ingest every table; tables are independent, so they run side by side."""
+    return run_tables(
+        spark,
+        "bronze",
+        run_id,
+        tables,
+        lambda session, name: ingest_table(session, cfg, cfg.table(name), run_id),
+        workers=int(cfg.env.settings.get("spark", {}).get("table_parallelism", 3)),
+    )

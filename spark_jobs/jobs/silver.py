@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import logging
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from spark_jobs import delta_io
-from spark_jobs.config import Config, Table
+from spark_jobs.config import Config, Expectation, Table
 from spark_jobs.faults import crash_point
+from spark_jobs.parallel import run_tables
 from spark_jobs.run_log import RunRecord
 from spark_jobs.schemas import OP, QUARANTINE_SCHEMA, VALID_FROM, history_schema, silver_schema
 from spark_jobs.transforms.silver import (
@@ -69,9 +70,15 @@ def dependency_order(cfg: Config, names: list[str]) -> list[str]:
     return ordered
 
 
-def _references(spark: SparkSession, cfg: Config, table: Table) -> dict[str, DataFrame]:
+def is_post_merge(exp: Expectation) -> bool:
+    """`warn` references are counted after every table has merged, so parents are up to date
+    and tables need not wait for each other; stricter ones run before the MERGE."""
+    return exp.rule == "references" and exp.policy == "warn"
+
+
+def _references(spark: SparkSession, cfg: Config, expectations) -> dict[str, DataFrame]:
     refs = {}
-    for exp in table.expectations:
+    for exp in expectations:
         if exp.rule == "references" and exp.table not in refs:
             path = cfg.env.table_path("silver", exp.table)
             ref_key = cfg.table(exp.table).primary_key[0]
@@ -146,20 +153,28 @@ def merge_table(
         )
         changes = bronze.join(F.broadcast(touched), on=keys, how="left_semi")
     changes = hash_pii(changes, table.pii, salt).cache()
-    record.rows_read = changes.count()
 
-    latest = latest_per_key(changes, keys)
-    checked = evaluate_expectations(
-        with_reference_flags(latest, table, _references(spark, cfg, table)), table
-    ).cache()
-    failing = checked.filter(has_policy("fail"))
-    if failing.limit(1).count():
+    # `_n`: how many changes each key had, so one aggregation below also counts rows read.
+    latest = latest_per_key(changes.withColumn("_n", F.count("*").over(Window.partitionBy(*keys))), keys)
+    pre = tuple(e for e in table.expectations if not is_post_merge(e))
+    flagged = with_reference_flags(latest, table, _references(spark, cfg, pre), pre)
+    checked = evaluate_expectations(flagged, table, pre).cache()
+    policies = {e.policy for e in pre}
+    # One pass counts everything the run log needs.
+    counts = checked.agg(
+        F.count("*").alias("latest"),
+        F.sum("_n").alias("read"),
+        *[F.sum(has_policy(p).cast("long")).alias(p) for p in ("fail", "quarantine", "warn")],
+    ).first()
+    if "fail" in policies and counts["fail"]:
+        failing = checked.filter(has_policy("fail"))
         sample = [r[keys[0]] for r in failing.select(*keys).limit(5).collect()]
         rules = sorted({v["rule"] for r in failing.select(VIOLATIONS).limit(100).collect() for v in r[0]})
         raise ExpectationFailed(f"silver {table.name}: rule(s) {', '.join(rules)} failed for keys {sample}")
+    record.rows_read = int(counts["read"] or 0)
+    record.rows_quarantined = int(counts["quarantine"] or 0)
+    record.rows_warned = int(counts["warn"] or 0)
     quarantined = checked.filter(has_policy("quarantine"))
-    record.rows_quarantined = quarantined.count()
-    record.rows_warned = checked.filter(has_policy("warn")).count()
 
     # Refresh runs write under their own appId so that they always apply, even at a version
     # the incremental appId has already recorded.
@@ -174,8 +189,12 @@ def merge_table(
     crash_point(f"silver:before_history:{table.name}")
 
     if table.scd == 2:
-        bad_changes = quarantined.select(*keys, "_commit_ts", "_change_seq")
-        history_input = changes.join(bad_changes, on=[*keys, "_commit_ts", "_change_seq"], how="left_anti")
+        history_input = changes
+        if record.rows_quarantined:
+            bad_changes = quarantined.select(*keys, "_commit_ts", "_change_seq")
+            history_input = changes.join(
+                bad_changes, on=[*keys, "_commit_ts", "_change_seq"], how="left_anti"
+            )
         _write_history(spark, cfg, table, history_input, app_id, bronze_version, run_id, rebuild=full_refresh)
 
     crash_point(f"silver:before_merge:{table.name}")
@@ -198,20 +217,43 @@ def merge_table(
             insert_values={c: f"s.{c}" for c in columns},
         )
     crash_point(f"silver:after_merge:{table.name}")
-    record.rows_written = applied.count()
-    _check_grain(spark, silver_path, table, None if consumed < 0 else applied.select(*keys))
+    record.rows_written = int(counts["latest"]) - record.rows_quarantined
+    if consumed < 0:
+        # Incremental MERGEs cannot break the key: Delta rejects a source row matching two
+        # targets and the source holds one row per key. Rebuilds are checked in full.
+        _check_grain(spark, silver_path, table)
     changes.unpersist()
     checked.unpersist()
     record.target_version = delta_io.version(spark, silver_path)
     return record.finish("ok")
 
 
-def _check_grain(spark: SparkSession, path: str, table: Table, keys: DataFrame | None) -> None:
-    """Fail loudly when the primary key is not unique in silver (on the keys this run touched)."""
+def count_missing_references(spark: SparkSession, cfg: Config, table: Table) -> int:
+    """Rows of a silver table whose `warn` reference has no parent row in silver."""
+    rules = [e for e in table.expectations if is_post_merge(e)]
+    child = delta_io.read(spark, cfg.env.table_path("silver", table.name))
+    missing = 0
+    for exp in rules:
+        parent_path = cfg.env.table_path("silver", exp.table)
+        column = exp.columns[0]
+        orphans = child.filter(F.col(column).isNotNull())
+        if delta_io.exists(spark, parent_path):
+            parent_key = cfg.table(exp.table).primary_key[0]
+            parents = delta_io.read(spark, parent_path).select(F.col(parent_key).alias(column))
+            orphans = orphans.join(parents, on=column, how="left_anti")
+        found = orphans.count()
+        if found:
+            log.warning(
+                "silver %s: %d row(s) reference a missing %s (%s)", table.name, found, exp.table, exp.name
+            )
+        missing += found
+    return missing
+
+
+def _check_grain(spark: SparkSession, path: str, table: Table) -> None:
+    """Fail loudly when the primary key is not unique in silver."""
     pk = list(table.primary_key)
     current = delta_io.read(spark, path)
-    if keys is not None:
-        current = current.join(F.broadcast(keys.distinct()), on=pk, how="left_semi")
     dupes = current.groupBy(*pk).count().filter(F.col("count") > 1).limit(5).collect()
     if dupes:
         raise ExpectationFailed(
@@ -228,7 +270,35 @@ def run(
     full_refresh: set[str] | None = None,
 ) -> list[RunRecord]:
     full_refresh = full_refresh or set()
-    return [
-        merge_table(spark, cfg, cfg.table(n), run_id, salt, n in full_refresh)
-        for n in dependency_order(cfg, tables)
+    # A table waits for its parents only when it checks references before its MERGE.
+    depends_on = {
+        n: [e.table for e in cfg.table(n).expectations if e.rule == "references" and not is_post_merge(e)]
+        for n in tables
+    }
+    workers = int(cfg.env.settings.get("spark", {}).get("table_parallelism", 3))
+    records = run_tables(
+        spark,
+        "silver",
+        run_id,
+        dependency_order(cfg, tables),
+        lambda session, n: merge_table(session, cfg, cfg.table(n), run_id, salt, n in full_refresh),
+        depends_on,
+        workers=workers,
+    )
+    # Once every table has merged, count `warn` references against up-to-date parents.
+    by_name = {r.table_name: r for r in records}
+    to_check = [
+        n
+        for n in tables
+        if by_name[n].status == "ok" and any(is_post_merge(e) for e in cfg.table(n).expectations)
     ]
+
+    def check(session: SparkSession, name: str) -> RunRecord:
+        record = by_name[name]
+        record.rows_warned = (record.rows_warned or 0) + count_missing_references(
+            session, cfg, cfg.table(name)
+        )
+        return record
+
+    run_tables(spark, "silver", run_id, to_check, check, workers=workers)
+    return records

@@ -82,13 +82,18 @@ def _violated(exp: Expectation) -> SparkColumn:
     raise ValueError(f"unknown expectation rule {exp.rule!r}")
 
 
-def with_reference_flags(df: DataFrame, table: Table, references: dict[str, DataFrame]) -> DataFrame:
-    """Adds `_ref_missing_<column>` for each `references` expectation.
+def with_reference_flags(
+    df: DataFrame,
+    table: Table,
+    references: dict[str, DataFrame],
+    expectations: tuple[Expectation, ...] | None = None,
+) -> DataFrame:
+    """Adds `_ref_missing_<column>` for each `references` expectation (of `expectations`, default all).
 
     `references` maps a referenced table name to a one-column DataFrame of its keys (named `_ref_key`).
     """
     out = df
-    for exp in table.expectations:
+    for exp in table.expectations if expectations is None else expectations:
         if exp.rule != "references":
             continue
         column = exp.columns[0]
@@ -103,8 +108,12 @@ def with_reference_flags(df: DataFrame, table: Table, references: dict[str, Data
     return out
 
 
-def evaluate_expectations(df: DataFrame, table: Table) -> DataFrame:
-    """Adds `_violations`: array of (rule, policy) structs for every expectation a row breaks.
+def evaluate_expectations(
+    df: DataFrame, table: Table, expectations: tuple[Expectation, ...] | None = None
+) -> DataFrame:
+    """Adds `_violations`: (rule, policy) structs for every expectation a row breaks.
+
+    `expectations` defaults to all of the table's.
 
     Deletes (Op D) are not checked: they remove a row, whatever its before image holds.
     """
@@ -113,7 +122,7 @@ def evaluate_expectations(df: DataFrame, table: Table) -> DataFrame:
             F.col(OP) != "D",
             F.when(_violated(e), F.struct(F.lit(e.name).alias("rule"), F.lit(e.policy).alias("policy"))),
         )
-        for e in table.expectations
+        for e in (table.expectations if expectations is None else expectations)
     ]
     if not checks:
         return df.withColumn(VIOLATIONS, F.array().cast("array<struct<rule:string,policy:string>>"))

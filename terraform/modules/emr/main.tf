@@ -1,0 +1,177 @@
+data "aws_caller_identity" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  region     = data.aws_region.current.id
+  glue_resources = concat(
+    ["arn:aws:glue:${local.region}:${local.account_id}:catalog"],
+    [for db in var.glue_database_names : "arn:aws:glue:${local.region}:${local.account_id}:database/${db}"],
+    [for db in var.glue_database_names : "arn:aws:glue:${local.region}:${local.account_id}:table/${db}/*"],
+  )
+}
+
+# --- Service role: what EMR does on our behalf -------------------------------------------
+
+data "aws_iam_policy_document" "service_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["elasticmapreduce.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "service" {
+  name               = "${var.name_prefix}-emr-service"
+  assume_role_policy = data.aws_iam_policy_document.service_assume.json
+  tags               = var.tags
+}
+
+# AmazonEMRServicePolicy_v2 acts only on resources tagged for-use-with-amazon-emr-managed-policies.
+resource "aws_iam_role_policy_attachment" "this" {
+  role       = aws_iam_role.service.name
+  policy_arn = "arn:aws:iam::aws:policy/service-role/AmazonEMRServicePolicy_v2"
+}
+
+data "aws_iam_policy_document" "service" {
+  statement {
+    sid       = "PassInstanceRole"
+    actions   = ["iam:PassRole"]
+    resources = [aws_iam_role.instance.arn]
+  }
+
+  # Encrypted EBS volumes of the cluster: EMR creates grants for EC2 on the deployment key.
+  statement {
+    sid       = "EncryptLocalDisks"
+    actions   = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant", "kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "service" {
+  name   = "pass-role-and-kms"
+  role   = aws_iam_role.service.id
+  policy = data.aws_iam_policy_document.service.json
+}
+
+# --- Instance role: what the Spark jobs do -------------------------------------------------
+
+data "aws_iam_policy_document" "instance_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ec2.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "instance" {
+  statement {
+    sid       = "ListLakeBuckets"
+    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    resources = concat(var.read_bucket_arns, var.write_bucket_arns, [var.artifacts_bucket_arn, var.logs_bucket_arn])
+  }
+
+  statement {
+    sid       = "ReadRawZoneAndArtifacts"
+    actions   = ["s3:GetObject"]
+    resources = [for arn in concat(var.read_bucket_arns, [var.artifacts_bucket_arn]) : "${arn}/*"]
+  }
+
+  statement {
+    sid       = "ReadWriteDeltaLayers"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = [for arn in var.write_bucket_arns : "${arn}/*"]
+  }
+
+  statement {
+    sid       = "WriteClusterLogs"
+    actions   = ["s3:PutObject"]
+    resources = ["${var.logs_bucket_arn}/emr/*"]
+  }
+
+  statement {
+    sid = "GlueCatalogOfTheLake"
+    actions = [
+      "glue:GetDatabase", "glue:GetDatabases", "glue:GetTable", "glue:GetTables", "glue:GetPartition",
+      "glue:GetPartitions", "glue:BatchGetPartition", "glue:CreateTable", "glue:UpdateTable",
+    ]
+    resources = local.glue_resources
+  }
+
+  statement {
+    sid       = "UseDeploymentKey"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:DescribeKey"]
+    resources = [var.kms_key_arn]
+  }
+
+  statement {
+    sid       = "ReadPiiSalt"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = var.secret_arns
+  }
+}
+
+resource "aws_iam_role" "instance" {
+  name               = "${var.name_prefix}-emr-ec2"
+  assume_role_policy = data.aws_iam_policy_document.instance_assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "instance" {
+  name   = "lakehouse-jobs"
+  role   = aws_iam_role.instance.id
+  policy = data.aws_iam_policy_document.instance.json
+}
+
+resource "aws_iam_instance_profile" "this" {
+  name = "${var.name_prefix}-emr-ec2"
+  role = aws_iam_role.instance.name
+  tags = var.tags
+}
+
+# --- Encryption at rest and in transit -----------------------------------------------------
+
+resource "aws_emr_security_configuration" "this" {
+  name = var.name_prefix
+
+  configuration = jsonencode({
+    EncryptionConfiguration = {
+      EnableInTransitEncryption = true
+      InTransitEncryptionConfiguration = {
+        TLSCertificateConfiguration = {
+          CertificateProviderType = "PEM"
+          S3Object                = var.tls_certificate_s3_uri
+        }
+      }
+      EnableAtRestEncryption = true
+      AtRestEncryptionConfiguration = {
+        S3EncryptionConfiguration = {
+          EncryptionMode = "SSE-KMS"
+          AwsKmsKey      = var.kms_key_arn
+        }
+        LocalDiskEncryptionConfiguration = {
+          EncryptionKeyProviderType = "AwsKms"
+          AwsKmsKey                 = var.kms_key_arn
+          EnableEbsEncryption       = true
+        }
+      }
+    }
+    InstanceMetadataServiceConfiguration = {
+      MinimumInstanceMetadataServiceVersion = 2
+      HttpPutResponseHopLimit               = 2
+    }
+  })
+}

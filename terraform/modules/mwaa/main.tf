@@ -1,0 +1,244 @@
+data "aws_caller_identity" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  region     = data.aws_region.current.id
+  name       = var.name_prefix
+  o          = var.orchestration
+  glue_arn   = "arn:aws:glue:${local.region}:${local.account_id}"
+}
+
+resource "aws_s3_object" "this" {
+  count = var.requirements_file == null ? 0 : 1
+
+  bucket                 = var.source_bucket_name
+  key                    = "mwaa/requirements.txt"
+  source                 = var.requirements_file
+  source_hash            = filemd5(var.requirements_file)
+  server_side_encryption = "aws:kms"
+  kms_key_id             = var.kms_key_arn
+  tags                   = var.tags
+}
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["airflow.amazonaws.com", "airflow-env.amazonaws.com"]
+    }
+  }
+}
+
+# The execution role: MWAA's own needs (docs: mwaa-create-role) plus exactly what the DAG drives.
+data "aws_iam_policy_document" "this" {
+  #checkov:skip=CKV_AWS_356:Only actions without resource-level permissions use "*" (metrics, log-group listing, EMR RunJobFlow, DMS describe, Lake Formation data access); each statement says so.
+  #checkov:skip=CKV_AWS_111:Only actions without resource-level permissions use "*" (metrics, log-group listing, EMR RunJobFlow, DMS describe, Lake Formation data access); each statement says so.
+  statement {
+    sid       = "PublishAirflowMetrics"
+    actions   = ["airflow:PublishMetrics"]
+    resources = ["arn:aws:airflow:${local.region}:${local.account_id}:environment/${local.name}"]
+  }
+
+  statement {
+    sid       = "ReadDagsAndRequirements"
+    actions   = ["s3:GetObject*", "s3:GetBucket*", "s3:List*"]
+    resources = [var.source_bucket_arn, "${var.source_bucket_arn}/*"]
+  }
+
+  statement {
+    sid       = "AirflowLogs"
+    actions   = ["logs:CreateLogStream", "logs:CreateLogGroup", "logs:PutLogEvents", "logs:GetLogEvents", "logs:GetLogRecord", "logs:GetLogGroupFields", "logs:GetQueryResults"]
+    resources = ["arn:aws:logs:${local.region}:${local.account_id}:log-group:airflow-${local.name}-*"]
+  }
+
+  # No resource-level permissions exist for these three.
+  statement {
+    sid       = "UnscopedByDesign"
+    actions   = ["logs:DescribeLogGroups", "cloudwatch:PutMetricData", "s3:GetAccountPublicAccessBlock"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "CeleryQueue"
+    actions   = ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:SendMessage"]
+    resources = ["arn:aws:sqs:${local.region}:*:airflow-celery-*"]
+  }
+
+  # The Celery queue lives in an MWAA service account, encrypted with an AWS-owned key.
+  statement {
+    sid           = "CeleryQueueEncryption"
+    actions       = ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*", "kms:Encrypt"]
+    not_resources = ["arn:aws:kms:*:${local.account_id}:key/*"]
+
+    condition {
+      test     = "StringLike"
+      variable = "kms:ViaService"
+      values   = ["sqs.${local.region}.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "UseDeploymentKey"
+    actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*", "kms:Encrypt"]
+    resources = [local.o.kms_key_arn]
+  }
+
+  statement {
+    sid       = "InvokeSeedingLambda"
+    actions   = ["lambda:InvokeFunction", "lambda:GetFunction"]
+    resources = [local.o.lambda_function_arn]
+  }
+
+  statement {
+    sid       = "StartDmsTask"
+    actions   = ["dms:StartReplicationTask"]
+    resources = [local.o.dms_replication_task_arn]
+  }
+
+  # DescribeReplicationTasks has no resource-level permissions.
+  statement {
+    sid       = "DescribeDmsTasks"
+    actions   = ["dms:DescribeReplicationTasks"]
+    resources = ["*"]
+  }
+
+  # RunJobFlow has no resource-level permissions; the cluster must carry the deployment's tag.
+  statement {
+    sid       = "CreateTransientClusters"
+    actions   = ["elasticmapreduce:RunJobFlow", "elasticmapreduce:AddTags"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/Project"
+      values   = ["lakehouse"]
+    }
+  }
+
+  statement {
+    sid = "DriveClusters"
+    actions = [
+      "elasticmapreduce:AddJobFlowSteps", "elasticmapreduce:DescribeCluster", "elasticmapreduce:DescribeStep",
+      "elasticmapreduce:ListSteps", "elasticmapreduce:TerminateJobFlows", "elasticmapreduce:CancelSteps",
+    ]
+    resources = ["arn:aws:elasticmapreduce:${local.region}:${local.account_id}:cluster/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Project"
+      values   = ["lakehouse"]
+    }
+  }
+
+  statement {
+    sid       = "PassPipelineRoles"
+    actions   = ["iam:PassRole"]
+    resources = local.o.pass_role_arns
+  }
+
+  statement {
+    sid       = "RunCrawlers"
+    actions   = ["glue:GetCrawler", "glue:StartCrawler", "glue:UpdateCrawler", "glue:GetCrawlerMetrics"]
+    resources = [for c in local.o.crawler_names : "${local.glue_arn}:crawler/${c}"]
+  }
+
+  statement {
+    sid     = "ReadCatalogForAthena"
+    actions = ["glue:GetDatabase", "glue:GetDatabases", "glue:GetTable", "glue:GetTables", "glue:GetPartitions"]
+    resources = concat(
+      ["${local.glue_arn}:catalog"],
+      [for db in local.o.glue_database_names : "${local.glue_arn}:database/${db}"],
+      [for db in local.o.glue_database_names : "${local.glue_arn}:table/${db}/*"],
+    )
+  }
+
+  statement {
+    sid       = "QueryAthena"
+    actions   = ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup"]
+    resources = ["arn:aws:athena:${local.region}:${local.account_id}:workgroup/${local.o.athena_workgroup_name}"]
+  }
+
+  # GetDataAccess has no resource-level permissions; Lake Formation checks its own grants.
+  statement {
+    sid       = "LakeFormationCredentials"
+    actions   = ["lakeformation:GetDataAccess"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "ReadLakeForChecks"
+    actions   = ["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"]
+    resources = flatten([for arn in local.o.read_bucket_arns : [arn, "${arn}/*"]])
+  }
+
+  statement {
+    sid       = "AthenaResults"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:GetBucketLocation", "s3:AbortMultipartUpload"]
+    resources = [local.o.athena_results_bucket_arn, "${local.o.athena_results_bucket_arn}/*"]
+  }
+}
+
+resource "aws_iam_role" "this" {
+  name               = "${local.name}-mwaa"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "this" {
+  name   = "mwaa-execution"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.this.json
+}
+
+resource "aws_mwaa_environment" "this" {
+  name                           = local.name
+  airflow_version                = var.airflow_version
+  environment_class              = var.environment_class
+  max_workers                    = var.max_workers
+  execution_role_arn             = aws_iam_role.this.arn
+  source_bucket_arn              = var.source_bucket_arn
+  dag_s3_path                    = var.dag_s3_path
+  requirements_s3_path           = var.requirements_file == null ? null : aws_s3_object.this[0].key
+  requirements_s3_object_version = var.requirements_file == null ? null : aws_s3_object.this[0].version_id
+  webserver_access_mode          = "PRIVATE_ONLY"
+
+  network_configuration {
+    subnet_ids         = slice(var.subnet_ids, 0, 2)
+    security_group_ids = var.security_group_ids
+  }
+
+  logging_configuration {
+    dag_processing_logs {
+      enabled   = true
+      log_level = var.log_level
+    }
+
+    scheduler_logs {
+      enabled   = true
+      log_level = var.log_level
+    }
+
+    task_logs {
+      enabled   = true
+      log_level = var.log_level
+    }
+
+    webserver_logs {
+      enabled   = true
+      log_level = var.log_level
+    }
+
+    worker_logs {
+      enabled   = true
+      log_level = var.log_level
+    }
+  }
+
+  tags = var.tags
+
+  depends_on = [aws_iam_role_policy.this]
+}
