@@ -16,7 +16,6 @@ from local_aws.replicator import Faults, Options, Replicator, SourceSettings
 from local_aws.replicator.checkpoint import CheckpointError
 from local_aws.replicator.contract import ContractError
 from local_aws.replicator.faults import CRASH_ENV, parse_position
-from local_aws.replicator.replicator import DEFAULT_SERVER_ID
 from local_aws.replicator.storage import TargetError
 from spark_jobs.config import load_config
 
@@ -51,7 +50,7 @@ def register(sub) -> None:
         "--database", help="or LAKEHOUSE_MYSQL_DATABASE (default: the registry's source database)"
     )
     src.add_argument(
-        "--server-id", type=int, default=DEFAULT_SERVER_ID, help="replica server id for the binlog"
+        "--server-id", type=int, help="replica server id on the source (default: derived from the target)"
     )
     f = p.add_argument_group("fault injection (tests)")
     f.add_argument("--fault-duplicate-every", type=int, default=0, metavar="N",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field, replace
 
 import pyarrow as pa
@@ -58,8 +59,6 @@ from spark_jobs.config import Config, Table
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SERVER_ID = 52_141
-
 
 @dataclass(frozen=True)
 class Options:
@@ -70,7 +69,7 @@ class Options:
     cdc_max_batch_interval: float | None = None  # seconds; default from the contract
     cdc_min_file_size: int | None = None  # KB; default from the contract
     max_file_size: int | None = None  # KB per full-load file; default from the contract
-    server_id: int = DEFAULT_SERVER_ID
+    server_id: int | None = None  # replica id on the source; default: derived from the target
     reset: bool = False  # forget the checkpoint and the raw files: a fresh full load
     reload: tuple[str, ...] = ()  # tables to full-load again (DMS reload-target for one table)
     faults: Faults = field(default_factory=Faults)
@@ -167,6 +166,11 @@ class Replicator:
                     f"--reload {name}: not a replicated table; known: {', '.join(self.tables)}"
                 )
         self.storage: Storage = open_storage(options.target)
+        # Replicas on one source need distinct ids (the server drops an older connection with the
+        # same id); one id per target keeps two replicators for different targets apart.
+        self.server_id = (
+            options.server_id or 1_000_000 + zlib.crc32(self.storage.uri.encode()) % 1_000_000_000
+        )
         self.parquet = parquet_options(self.contract)
         # Run state
         self.checkpoint: Checkpoint | None = None
@@ -200,12 +204,11 @@ class Replicator:
                 check_database(conn, self.source.database, self.source.label)
                 for table in self.tables.values():
                     source_columns(conn, self.source.database, table, self.source.label)
-                files = binlog_files(conn)
             finally:
                 conn.close()
             self.checkpoint = self._open_checkpoint()
             self._full_load()
-            self._check_position(files)
+            self._check_position()
             self._cdc(stop)
         return self.report
 
@@ -238,7 +241,12 @@ class Replicator:
                 if is_data_file_name(file, self.contract):
                     self.storage.delete(f"{folder}/{file}")
 
-    def _check_position(self, files: list[str]) -> None:
+    def _check_position(self) -> None:
+        conn = self.source.connect()
+        try:
+            files = binlog_files(conn)
+        finally:
+            conn.close()
         ckpt = self.checkpoint
         start = self._start_position()
         if start[0] not in files:
@@ -356,7 +364,7 @@ class Replicator:
         clamp = max((st.snapshot_ts for st in ckpt.tables.values()), default=0)
         while True:
             reader = BinlogReader(self.source, known, keys, self._read.log_file, self._read.log_pos,
-                                  server_id=self.options.server_id, skip_through=skip)  # fmt: skip
+                                  server_id=self.server_id, skip_through=skip)  # fmt: skip
             for txn in reader.transactions():
                 self._take(txn, clamp)
                 if self._due():
