@@ -44,7 +44,13 @@ from local_aws.replicator.contract import (
     seq_prefix,
 )
 from local_aws.replicator.faults import Faults
-from local_aws.replicator.fullload import TEXT_RESULTS, load_table, open_snapshot, parquet_options
+from local_aws.replicator.fullload import (
+    TEXT_RESULTS,
+    load_table,
+    open_snapshot,
+    parquet_options,
+    row_group_rows,
+)
 from local_aws.replicator.source import (
     SourceError,
     SourceSettings,
@@ -207,6 +213,8 @@ class Replicator:
             finally:
                 conn.close()
             self.checkpoint = self._open_checkpoint()
+            if self.checkpoint.log_file:
+                self._check_position()  # before spending time on a full load
             self._full_load()
             self._check_position()
             self._cdc(stop)
@@ -234,7 +242,7 @@ class Replicator:
         return ckpt
 
     def _clear_tables(self, names: list[str]) -> None:
-        """Remove a table's raw files before its full load (DMS's DROP_AND_CREATE preparation)."""
+        """Remove the tables' raw files (--reset; DMS's DROP_AND_CREATE target preparation)."""
         for name in names:
             folder = self.table_folder(name)
             for file in self.storage.list_names(folder):
@@ -488,7 +496,10 @@ class Replicator:
                         f"{c.change_seq_column}={batch.seq[0]}"
                     ) from None
         sink = pa.BufferOutputStream()
-        pq.write_table(pa.Table.from_arrays(arrays, schema=schema), sink, **self.parquet)
+        pq.write_table(
+            pa.Table.from_arrays(arrays, schema=schema), sink, row_group_size=row_group_rows(self.contract),
+            **self.parquet,
+        )  # fmt: skip
         return sink.getvalue().to_pybytes()
 
     def _sync_last_name(self, table: str) -> None:
