@@ -219,6 +219,14 @@ def _validate(s: Settings) -> None:
     layers = s.get("spark_job.layers")
     if not isinstance(layers, list) or not layers:
         raise _error(file, "spark_job.layers", "expected a non-empty list of layers")
+    sensors = len(layers) + 3  # steps (or job runs), DMS, crawlers, Athena
+    if s.dag.dagrun_timeout.total_seconds() <= sensors * s.dag.sensor_timeout:
+        raise _error(
+            file,
+            "dag.dagrun_timeout_minutes",
+            f"must exceed {sensors} x sensor_timeout_seconds ({sensors * s.dag.sensor_timeout // 60} "
+            "minutes), or a timed-out run could skip terminating its cluster",
+        )
     databases = s.get("glue.databases")
     for layer in s.get("glue.crawl_layers"):
         if layer not in databases:

@@ -48,6 +48,7 @@ FAST = {
     "poke_interval_seconds": 1,
     "retry_delay_seconds": 1,
     "sensor_timeout_seconds": 60,
+    "dagrun_timeout_minutes": 30,
     "sensor_mode": "poke",
 }
 

@@ -158,6 +158,10 @@ def test_emr_serverless_compute_replaces_the_cluster_tasks(airflow_home, offline
         ),
         ({"dag": {"sensor_mode": "sometimes"}}, r"dag.sensor_mode: expected one of poke, reschedule"),
         ({"glue": {"crawl_layers": ["platinum"]}}, r"glue.crawl_layers: layer 'platinum' has no entry"),
+        (
+            {"dag": {"dagrun_timeout_minutes": 60}},
+            r"dag.dagrun_timeout_minutes: must exceed 6 x sensor_timeout",
+        ),
     ],
 )
 def test_bad_orchestration_conf_is_an_import_error_naming_the_key(

@@ -91,19 +91,22 @@ def test_first_run_seeds_starts_dms_runs_every_layer_and_terminates(airflow_db, 
     assert cloud.sns_messages() == []
 
 
-def test_second_run_without_new_files_starts_no_cluster(airflow_db, cloud):
+def test_later_runs_resume_dms_and_skip_the_cluster_without_new_files(airflow_db, cloud):
     cloud.put_raw_files("LOAD00000001.parquet")
     cloud.seed_athena_count(42)
     first, _ = run_dag(airflow_db, seed_mode="init")
     assert first.state == SUCCESS
     mark = cloud.watermark()
+    cloud.dms_task().status = "stopped"  # e.g. stopped by hand, or by a maintenance
 
     second, states = run_dag(airflow_db)
 
     assert second.state == SUCCESS, states
     assert [c.body["mode"] for c in cloud.calls("lambda", "Invoke")] == ["init", "activity"]
-    # DMS was already running: no second start.
-    assert len(cloud.calls("AmazonDMSv20160101", "StartReplicationTask")) == 1
+    starts = [
+        c.body["StartReplicationTaskType"] for c in cloud.calls("AmazonDMSv20160101", "StartReplicationTask")
+    ]
+    assert starts == ["start-replication", "resume-processing"]
     assert states["find_new_raw_files"] == SUCCESS
     for task_id in (
         "create_cluster",
@@ -122,7 +125,8 @@ def test_second_run_without_new_files_starts_no_cluster(airflow_db, cloud):
     third, states = run_dag(airflow_db)
     assert third.state == SUCCESS, states
     assert len(cloud.calls("ElasticMapReduce", "RunJobFlow")) == 2
-    assert cloud.watermark() != mark
+    assert len(cloud.calls("AmazonDMSv20160101", "StartReplicationTask")) == 2  # it was running
+    assert cloud.watermark()["keys_at_last_modified"] != mark["keys_at_last_modified"]
 
 
 def test_failed_step_fails_the_run_and_still_terminates_the_cluster(airflow_db, cloud):
@@ -147,19 +151,6 @@ def test_failed_step_fails_the_run_and_still_terminates_the_cluster(airflow_db, 
     assert cloud.watermark() is None
     (alert,) = cloud.sns_messages()
     assert run.run_id in alert[1] and "watch_step_silver" in alert[1]
-
-
-def test_stopped_dms_task_is_resumed(airflow_db, cloud):
-    cloud.put_raw_files("LOAD00000001.parquet")
-    cloud.seed_athena_count(1)
-    task = cloud.dms_task()
-    task.status = "stopped"
-
-    run, states = run_dag(airflow_db)
-
-    assert run.state == SUCCESS, states
-    (start,) = cloud.calls("AmazonDMSv20160101", "StartReplicationTask")
-    assert start.body["StartReplicationTaskType"] == "resume-processing"
 
 
 def test_emr_serverless_runs_one_job_per_layer_instead_of_a_cluster(airflow_db, cloud, tmp_path, monkeypatch):
