@@ -25,6 +25,10 @@ _PIN = re.compile(r"^\s*([A-Za-z0-9_.\-\[\]]+)\s*==\s*([^\s;#]+)")
 _CONSTRAINT = re.compile(r"""^\s*--constraint\s+["']?([^"'\s]+)["']?""")
 
 
+class PackageError(RuntimeError):
+    """An input of the package is missing or unreadable; the message says which."""
+
+
 def register(sub) -> None:
     p = sub.add_parser("package", help="build the EMR artifacts and the MWAA dags bundle into a folder")
     p.add_argument("--out", default="dist", help="output folder (default: dist)")
@@ -113,10 +117,15 @@ def rewrite_constraints(official: str, pins: dict[str, str]) -> str:
 
 
 def _read_text(source: str) -> str:
-    if source.startswith(("https://", "http://")):
-        with urllib.request.urlopen(source, timeout=60) as resp:
-            return resp.read().decode()
-    return Path(source).read_text()
+    try:
+        if source.startswith(("https://", "http://")):
+            with urllib.request.urlopen(source, timeout=60) as resp:
+                return resp.read().decode()
+        return Path(source).read_text()
+    except OSError as exc:  # URLError is an OSError
+        raise PackageError(
+            f"cannot read the Airflow constraints {source}: {exc}; pass --airflow-constraints FILE"
+        ) from None
 
 
 def build_mwaa_bundle(out: Path, airflow_constraints: str, repo: Path = REPO_ROOT) -> list[Path]:

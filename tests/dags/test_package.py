@@ -96,3 +96,26 @@ def test_mwaa_requirements_pin_the_tested_provider_behind_a_constraint_in_the_da
     pins = requirement_pins(text)
     assert pins["apache-airflow-providers-amazon"] == tested["apache-airflow-providers-amazon"]
     assert "apache-airflow" not in pins  # MWAA owns the Airflow version itself
+
+
+def test_package_command_writes_both_bundles_and_names_a_missing_constraints_file(tmp_path):
+    official = tmp_path / "constraints-3.12.txt"
+    official.write_text(OFFICIAL_CONSTRAINTS_SAMPLE)
+    cmd = [sys.executable, "-m", "local_aws.cli", "package", "--out", str(tmp_path / "dist")]
+
+    done = subprocess.run(
+        [*cmd, "--airflow-constraints", str(official)], cwd=REPO, capture_output=True, text=True, check=False
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "dist" / "emr" / "spark_jobs.zip").is_file()
+    assert (tmp_path / "dist" / "mwaa" / "dags" / "lakehouse_pipeline.py").is_file()
+    missing = subprocess.run(
+        [*cmd, "--airflow-constraints", str(tmp_path / "nope.txt")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert missing.returncode == 1
+    assert f"cannot read the Airflow constraints {tmp_path / 'nope.txt'}" in missing.stderr
