@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+import pymysql
+
 from spark_jobs.config import REPO_ROOT, Config, Table
 
 MYSQL_SQL_DIR = REPO_ROOT / "sql" / "mysql"
@@ -355,7 +357,10 @@ def check_gold_model(spark, cfg: Config, conn, check: GoldCheck, sql_dir: Path) 
     from spark_jobs import delta_io
 
     truth_file = sql_dir / "truths" / f"{check.model}.sql"
-    columns, rows = mysql_rows(conn, read_sql(truth_file))
+    try:
+        columns, rows = mysql_rows(conn, read_sql(truth_file))
+    except (OSError, pymysql.MySQLError) as exc:
+        return CheckResult("gold", check.model, error=f"{truth_file}: {exc}")
     wanted = [*check.keys, *check.columns]
     if columns != wanted:
         return CheckResult("gold", check.model, error=f"{truth_file} returns {columns}, expected {wanted}")
@@ -371,9 +376,9 @@ def check_gold_model(spark, cfg: Config, conn, check: GoldCheck, sql_dir: Path) 
 
 
 def check_surrogate_key(spark, cfg: Config, spec: tuple) -> CheckResult:
-    from spark_jobs import delta_io
-
     from pyspark.sql import functions as F
+
+    from spark_jobs import delta_io
 
     name, fact, fact_key, sk, dim, dim_sk, business_key = spec
     fact_path, dim_path = cfg.env.table_path("gold", fact), cfg.env.table_path("gold", dim)
@@ -404,7 +409,10 @@ def check_named_query(spark, cfg: Config, conn, athena, query: Path, sql_dir: Pa
         got = athena.run(query)
     except SqlFileError as exc:
         return CheckResult("gold", name, error=str(exc))
-    columns, rows = mysql_rows(conn, read_sql(twin))
+    try:
+        columns, rows = mysql_rows(conn, read_sql(twin))
+    except pymysql.MySQLError as exc:
+        return CheckResult("gold", name, error=f"{twin}: {exc}")
     if [c.lower() for c in columns] != [c.lower() for c in got.columns]:
         return CheckResult("gold", name, error=f"columns differ: twin {columns}, query {got.columns}")
     return compare_unkeyed("gold", name, rows, got.rows, QUERY_TOLERANCE)

@@ -3,7 +3,7 @@ WITH per_sale AS (
   SELECT
     s.id,
     s.sold_at,
-    COUNT(i.id) AS lines,
+    COUNT(i.id) AS line_count,
     COALESCE(SUM(i.quantity), 0) AS units,
     COALESCE(SUM(i.line_amount), 0) AS amount
   FROM sales AS s
@@ -13,7 +13,7 @@ WITH per_sale AS (
 SELECT
   CAST(DATE_FORMAT(sold_at, '%Y-%m-01') AS DATE) AS month,
   COUNT(*) AS sales_count,
-  ROUND(AVG(lines), 2) AS avg_lines,
+  ROUND(AVG(line_count), 2) AS avg_lines,
   ROUND(AVG(units), 2) AS avg_units,
   ROUND(AVG(amount), 2) AS avg_basket
 FROM per_sale
