@@ -281,6 +281,6 @@ def format_table(columns: list[str], rows: list[tuple], total: int | None = None
     out = [line(columns), "-+-".join("-" * w for w in widths)]
     out += [line(t) for t in texts]
     total = len(rows) if total is None else total
-    more = f" (showing {len(rows)})" if total > len(rows) else ""
+    more = f", showing {len(rows)}" if total > len(rows) else ""
     out.append(f"({total} row{'s' if total != 1 else ''}{more})")
     return "\n".join(out)
