@@ -18,13 +18,15 @@ export PYSPARK_PYTHON := $(abspath $(PY))
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
 .PHONY: help bootstrap venv jars mariadb test demo lint format bench spark-zip clean distclean \
-        tf-check workflows-check
+        tf-check workflows-check queries reconcile
 
 help:
 	@echo "make demo   - run the whole pipeline locally (bootstraps everything first)"
 	@echo "make test   - the test suite CI runs"
 	@echo "make lint   - ruff check and format check"
 	@echo "make bench  - benchmarks under bench/, printing their figures"
+	@echo "make queries   - run every named Athena query on the local gold tables"
+	@echo "make reconcile - compare the local lake with the source database"
 	@echo "make jars   - fetch the Delta and S3A jars into jars/ with Maven"
 	@echo "make spark-zip - build dist/spark_jobs.zip, dist/conf.zip and dist/main.py for EMR"
 	@echo "make clean  - remove the local lake, jars and caches (keeps .venv); distclean removes .venv"
@@ -61,6 +63,12 @@ test: bootstrap
 
 demo: bootstrap
 	$(VENV)/bin/lakehouse demo
+
+queries: venv
+	$(VENV)/bin/lakehouse sql --all
+
+reconcile: venv
+	$(VENV)/bin/lakehouse reconcile
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -130,3 +130,15 @@ def test_format_table_aligns_and_counts():
         "2025-01-02 |    NULL",
         "(5 rows, showing 2)",
     ]
+
+
+def test_terraform_saves_every_named_query_under_its_file_name(tmp_path):
+    from tests.terraform.tfhelpers import evaluate_conf
+
+    files = {f"sql/athena/queries/{p.name}": p.read_text() for p in (SQL_DIR / "queries").glob("*.sql")}
+    conf = evaluate_conf(tmp_path, extra_files=files)
+    named = conf["athena_named_queries"]
+    assert sorted(named) == sorted(Path(f).stem for f in files)
+    for name, query in named.items():
+        assert query["sql"] == (SQL_DIR / "queries" / f"{name}.sql").read_text()
+        assert query["database"] == "lakehouse_test_gold"
