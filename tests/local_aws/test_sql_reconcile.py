@@ -93,6 +93,28 @@ def test_named_query_equals_its_mysql_twin(spark, env, name):
     assert check.ok, check.describe()
 
 
+def test_views_keep_one_row_per_fact_row_and_resolve_every_dimension(spark, env, tmp_path):
+    cfg, _ = env
+    athena = LocalAthena(spark, cfg)
+
+    def one(sql: str) -> tuple:
+        path = tmp_path / "q.sql"
+        path.write_text(sql)
+        return athena.run(path).rows[0]
+
+    facts = one("SELECT (SELECT COUNT(*) FROM fact_sales) AS s, (SELECT COUNT(*) FROM fact_sales_item) AS i")
+    assert facts[0] > 0 and facts[1] > 0
+    # Inner join on dim_date and as-of joins on the SCD2 dimensions: no row lost, none doubled.
+    sales = one("SELECT COUNT(*), COUNT(segment), COUNT(country), COUNT(region) FROM v_sales")
+    assert sales == (facts[0],) * 4
+    assert one("SELECT COUNT(*), COUNT(category), COUNT(country) FROM v_sales_items") == (facts[1],) * 3
+    conn = env[1].connect()
+    with conn, conn.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM `{env[1].database}`.clients")
+        clients = cur.fetchone()[0]
+    assert one("SELECT COUNT(*), COUNT(DISTINCT client_id) FROM v_clients_current") == (clients, clients)
+
+
 def test_reconcile_names_a_changed_silver_row_and_a_deleted_gold_row(spark, env):
     cfg, source = env
     silver_sales = cfg.env.table_path("silver", "sales")
@@ -154,3 +176,22 @@ def test_cli_sql_prints_a_named_query_and_reconcile_exits_non_zero_on_a_differen
     assert f"gold/agg_daily_sales: 1 missing in the lake, e.g. ['{day.isoformat()}']" in out.stdout
     assert "DIFF" in out.stdout
     assert source.password not in out.stdout + out.stderr
+
+
+def test_reconcile_passes_after_activity_periods(spark, env, mysql):
+    """Runs last: moves the source on by two periods (updates, moves, deletes), then the lake."""
+    cfg, source = env
+    conn = mysql.connect(database=source.database)
+    with conn:
+        for period in (1, 2):
+            lambda_seed.activity(conn, period)
+    replicate(cfg, source, cfg.env.paths["raw"])
+    run_layers(spark, cfg, ["bronze", "silver"], list(cfg.tables), set(), "sqlrec-activity")
+    conn = mysql.connect(database=source.database)
+    with conn:
+        build_gold(spark, cfg, conn, SALT)
+    result = reconcile(spark, cfg, source)
+    assert result.ok, "\n".join(line for c in result.failures for line in c.describe())
+    # The activity reached silver: deleted sales are gone there too, and history has versions.
+    history = delta_io.read(spark, cfg.env.table_path("silver", "products_history"))
+    assert history.filter("NOT is_current").count() > 0

@@ -4,7 +4,7 @@ CREATE OR REPLACE VIEW v_sales AS
 SELECT
   f.sale_id,
   f.sold_at,
-  d.date AS sale_date,
+  d."date" AS sale_date,
   d.year AS sale_year,
   d.month_start AS sale_month,
   d.day_of_week,
