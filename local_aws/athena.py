@@ -64,6 +64,11 @@ class QueryResult:
     total_rows: int
 
 
+def display_path(path: Path) -> str:
+    """A path relative to the repository when it is inside it."""
+    return _rel(path)
+
+
 def _rel(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(REPO_ROOT))
@@ -203,6 +208,8 @@ class LocalAthena:
         """The query of one SQL file as a Spark DataFrame (tables and views registered)."""
         path = self.resolve(path)
         query = _single(path)
+        if isinstance(query, exp.Create) and (query.args.get("kind") or "").upper() == "VIEW":
+            query = query.expression  # a view file: show what the view returns
         if not isinstance(query, exp.Query):
             raise SqlFileError(f"{_rel(path)}: expected a query (SELECT or WITH), got {query.key.upper()}")
         self.register(referenced_tables(query), path)
@@ -269,7 +276,8 @@ def format_table(columns: list[str], rows: list[tuple], total: int | None = None
     texts = [[cell(v) for v in row] for row in rows]
     widths = [max([len(c), *(len(t[i]) for t in texts)]) for i, c in enumerate(columns)]
     numeric = [
-        bool(rows) and all(isinstance(r[i], int | float | Decimal) or r[i] is None for r in rows)
+        bool(rows)
+        and all(r[i] is None or (isinstance(r[i], int | float | Decimal) and not isinstance(r[i], bool)) for r in rows)
         for i in range(len(columns))
     ]
 

@@ -22,7 +22,14 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from local_aws.athena import LocalAthena, SqlFileError, format_table, parse_file, resolve_query
+    from local_aws.athena import (
+        LocalAthena,
+        SqlFileError,
+        display_path,
+        format_table,
+        parse_file,
+        resolve_query,
+    )
     from local_aws.runtime import local_config
     from spark_jobs.session import build_spark
 
@@ -37,7 +44,7 @@ def run(args) -> int:
         files += athena.named_queries() if args.all else []
         for path in files:
             result = athena.run(path, show=args.show)
-            print(f"== {path}", flush=True)
+            print(f"== {display_path(path)}", flush=True)
             if args.print_sql:
                 print(result.spark_sql)
             print(format_table(result.columns, result.rows, result.total_rows), flush=True)

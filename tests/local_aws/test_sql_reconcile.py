@@ -113,6 +113,8 @@ def test_views_keep_one_row_per_fact_row_and_resolve_every_dimension(spark, env,
         cur.execute(f"SELECT COUNT(*) FROM `{env[1].database}`.clients")
         clients = cur.fetchone()[0]
     assert one("SELECT COUNT(*), COUNT(DISTINCT client_id) FROM v_clients_current") == (clients, clients)
+    # A view's own file runs too, showing what the view returns.
+    assert athena.run(SQL_DIR / "views" / "v_clients_current.sql").total_rows == clients
 
 
 def test_reconcile_names_a_changed_silver_row_and_a_deleted_gold_row(spark, env):
