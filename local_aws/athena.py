@@ -275,11 +275,10 @@ def format_table(columns: list[str], rows: list[tuple], total: int | None = None
 
     texts = [[cell(v) for v in row] for row in rows]
     widths = [max([len(c), *(len(t[i]) for t in texts)]) for i, c in enumerate(columns)]
-    numeric = [
-        bool(rows)
-        and all(r[i] is None or (isinstance(r[i], int | float | Decimal) and not isinstance(r[i], bool)) for r in rows)
-        for i in range(len(columns))
-    ]
+    def is_number(v) -> bool:
+        return v is None or (isinstance(v, int | float | Decimal) and not isinstance(v, bool))
+
+    numeric = [bool(rows) and all(is_number(r[i]) for r in rows) for i in range(len(columns))]
 
     def line(values: list[str]) -> str:
         return " | ".join(
