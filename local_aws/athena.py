@@ -275,6 +275,7 @@ def format_table(columns: list[str], rows: list[tuple], total: int | None = None
 
     texts = [[cell(v) for v in row] for row in rows]
     widths = [max([len(c), *(len(t[i]) for t in texts)]) for i, c in enumerate(columns)]
+
     def is_number(v) -> bool:
         return v is None or (isinstance(v, int | float | Decimal) and not isinstance(v, bool))
 
