@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -121,6 +122,7 @@ class CheckResult:
     missing_count: int = 0
     extra_count: int = 0
     different_count: int = 0
+    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -161,14 +163,14 @@ class ReconcileResult:
     def table(self) -> str:
         head = (
             f"{'layer':<7} {'check':<36} {'source':>9} {'lake':>9} {'missing':>8} {'extra':>7} "
-            f"{'differ':>7}  result"
+            f"{'differ':>7} {'seconds':>8}  result"
         )
         lines = [head, "-" * len(head)]
         for c in self.checks:
             result = "ok" if c.ok else ("ERROR" if c.error else "DIFF")
             lines.append(
                 f"{c.layer:<7} {c.name:<36} {c.expected_rows:>9} {c.actual_rows:>9} {c.missing_count:>8} "
-                f"{c.extra_count:>7} {c.different_count:>7}  {result}"
+                f"{c.extra_count:>7} {c.different_count:>7} {c.seconds:>8.1f}  {result}"
             )
         return "\n".join(lines)
 
@@ -438,6 +440,15 @@ def reconcile(
         raise ValueError(f"--layers: unknown layer(s) {unknown}; choose from {', '.join(LAYERS)}")
     say = progress or (lambda _msg: None)
     checks: list[CheckResult] = []
+
+    def timed(run) -> list[CheckResult]:
+        start = time.monotonic()
+        out = run()
+        out = out if isinstance(out, list) else [out]
+        for c in out:
+            c.seconds = (time.monotonic() - start) / len(out)
+        return out
+
     # One consistent snapshot of the source for every truth, however long the checks take.
     conn = source.connect()
     try:
@@ -452,20 +463,20 @@ def reconcile(
                 salt = pii_salt(cfg)
             for table in cfg.tables.values():
                 say(f"silver {table.name}")
-                checks += check_silver_table(spark, cfg, conn, table, salt)
+                checks += timed(lambda t=table: check_silver_table(spark, cfg, conn, t, salt))
         if "gold" in layers:
             from local_aws.athena import SQL_DIR, LocalAthena
 
             for check in GOLD_CHECKS:
                 say(f"gold {check.model}")
-                checks.append(check_gold_model(spark, cfg, conn, check, mysql_sql_dir))
+                checks += timed(lambda c=check: check_gold_model(spark, cfg, conn, c, mysql_sql_dir))
             for spec in SURROGATE_CHECKS:
                 say(f"gold {spec[0]}")
-                checks.append(check_surrogate_key(spark, cfg, spec))
+                checks += timed(lambda s=spec: check_surrogate_key(spark, cfg, s))
             athena = LocalAthena(spark, cfg, athena_sql_dir or SQL_DIR)
             for query in athena.named_queries():
                 say(f"query {query.stem}")
-                checks.append(check_named_query(spark, cfg, conn, athena, query, mysql_sql_dir))
+                checks += timed(lambda q=query: check_named_query(spark, cfg, conn, athena, q, mysql_sql_dir))
         conn.rollback()
     finally:
         conn.close()

@@ -1,5 +1,5 @@
-"""`lakehouse sql` and `lakehouse reconcile` on a real lake: seeded MariaDB -> replicator -> bronze/silver,
-gold written from the source in the gold contract (tests/local_aws/goldref.py)."""
+"""`lakehouse sql` and `lakehouse reconcile` on a real lake: seeded MariaDB -> replicator -> bronze,
+silver -> gold (the gold jobs, or the reference writer until they exist: see GOLD_FROM_JOBS)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,20 @@ SCALE = 0.01
 NAMED_QUERIES = sorted(p.stem for p in (SQL_DIR / "queries").glob("*.sql"))
 
 
+# Gold comes from the gold jobs (spark_jobs/jobs/gold.py) once the repository has them; before
+# that, from the reference writer of tests/local_aws/goldref.py, written from the source itself.
+GOLD_FROM_JOBS = (REPO / "spark_jobs" / "jobs" / "gold.py").is_file()
+
+
+def write_gold(spark, cfg, mysql, database: str) -> None:
+    if GOLD_FROM_JOBS:
+        run_layers(spark, cfg, ["gold"], list(cfg.tables), set(), "sqlrec-gold")
+        return
+    conn = mysql.connect(database=database)
+    with conn:
+        build_gold(spark, cfg, conn, SALT)
+
+
 @pytest.fixture(scope="module")
 def lake(spark, mysql, tmp_path_factory):
     """Seed (init) -> replicate -> bronze, silver -> gold; one lake for the module."""
@@ -46,9 +60,7 @@ def lake(spark, mysql, tmp_path_factory):
             lambda_seed.init(conn, SCALE, 7)
         replicate(cfg, source, cfg.env.paths["raw"])
         run_layers(spark, cfg, ["bronze", "silver"], list(cfg.tables), set(), "sqlrec-test")
-        conn = mysql.connect(database=database)
-        with conn:
-            build_gold(spark, cfg, conn, SALT)
+        write_gold(spark, cfg, mysql, database)
         yield cfg, source, root
     conn = mysql.connect(database="", autocommit=True)
     with conn, conn.cursor() as cur:
@@ -117,6 +129,24 @@ def test_views_keep_one_row_per_fact_row_and_resolve_every_dimension(spark, env,
     assert athena.run(SQL_DIR / "views" / "v_clients_current.sql").total_rows == clients
 
 
+def test_reconcile_passes_after_activity_periods(spark, env, mysql):
+    """Moves the source on by two periods (updates, moves, deletes), then the lake (before any test
+    below changes lake tables behind the jobs' backs)."""
+    cfg, source = env
+    conn = mysql.connect(database=source.database)
+    with conn:
+        for period in (1, 2):
+            lambda_seed.activity(conn, period)
+    replicate(cfg, source, cfg.env.paths["raw"])
+    run_layers(spark, cfg, ["bronze", "silver"], list(cfg.tables), set(), "sqlrec-activity")
+    write_gold(spark, cfg, mysql, source.database)
+    result = reconcile(spark, cfg, source)
+    assert result.ok, "\n".join(line for c in result.failures for line in c.describe())
+    # The activity reached silver: deleted sales are gone there too, and history has versions.
+    history = delta_io.read(spark, cfg.env.table_path("silver", "products_history"))
+    assert history.filter("NOT is_current").count() > 0
+
+
 def test_reconcile_names_a_changed_silver_row_and_a_deleted_gold_row(spark, env):
     cfg, source = env
     silver_sales = cfg.env.table_path("silver", "sales")
@@ -178,22 +208,3 @@ def test_cli_sql_prints_a_named_query_and_reconcile_exits_non_zero_on_a_differen
     assert f"gold/agg_daily_sales: 1 missing in the lake, e.g. ['{day.isoformat()}']" in out.stdout
     assert "DIFF" in out.stdout
     assert source.password not in out.stdout + out.stderr
-
-
-def test_reconcile_passes_after_activity_periods(spark, env, mysql):
-    """Runs last: moves the source on by two periods (updates, moves, deletes), then the lake."""
-    cfg, source = env
-    conn = mysql.connect(database=source.database)
-    with conn:
-        for period in (1, 2):
-            lambda_seed.activity(conn, period)
-    replicate(cfg, source, cfg.env.paths["raw"])
-    run_layers(spark, cfg, ["bronze", "silver"], list(cfg.tables), set(), "sqlrec-activity")
-    conn = mysql.connect(database=source.database)
-    with conn:
-        build_gold(spark, cfg, conn, SALT)
-    result = reconcile(spark, cfg, source)
-    assert result.ok, "\n".join(line for c in result.failures for line in c.describe())
-    # The activity reached silver: deleted sales are gone there too, and history has versions.
-    history = delta_io.read(spark, cfg.env.table_path("silver", "products_history"))
-    assert history.filter("NOT is_current").count() > 0
