@@ -142,7 +142,7 @@ def test_reconcile_passes_after_activity_periods(spark, env, mysql):
     write_gold(spark, cfg, mysql, source.database)
     result = reconcile(spark, cfg, source)
     assert result.ok, "\n".join(line for c in result.failures for line in c.describe())
-    # The activity reached silver: deleted sales are gone there too, and history has versions.
+    # The activity reached silver: price changes closed versions in the products history.
     history = delta_io.read(spark, cfg.env.table_path("silver", "products_history"))
     assert history.filter("NOT is_current").count() > 0
 
