@@ -4,7 +4,8 @@ Event: {"mode": "init"|"activity"|"reset", "scale": S, "seed": N, "period": K} (
 An invalid event raises EventError naming the field before any connection is opened.
 
 Credentials, on AWS (the environment Terraform sets): DB_SECRET_ID names the RDS-managed master
-secret ({"username", "password"}); DB_HOST, DB_PORT and DB_NAME locate the database. Locally,
+secret ({"username", "password"}); DB_HOST, DB_PORT and DB_NAME locate the database; the
+connection uses TLS, verified against the CA bundle DB_TLS_CA names when it is set. Locally,
 without DB_SECRET_ID: LAKEHOUSE_MYSQL_HOST, _PORT, _USER, _PASSWORD and _DATABASE. On init the
 handler also creates the DMS replication user from the secret DMS_SECRET_ID names, when set, and
 sets the binlog retention on RDS.
@@ -65,6 +66,8 @@ def settings_from_env() -> Settings:
             user=secret["username"],
             password=secret["password"],
             database=_env("DB_NAME", DEFAULT_DATABASE),
+            # RDS accepts TLS only; DB_TLS_CA (the RDS CA bundle) adds certificate checks.
+            tls_ca=os.environ.get("DB_TLS_CA", ""),
         )
     return Settings(
         host=_env("LAKEHOUSE_MYSQL_HOST"),

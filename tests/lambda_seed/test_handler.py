@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
 
 import boto3
 import pymysql
@@ -14,6 +15,7 @@ from moto import mock_aws
 from lambda_seed import handler as lambda_handler
 from lambda_seed.core import META_DB
 from lambda_seed.events import EventError, SeedError
+from local_aws.mariadb import LocalMariaDB, MariaDBError, MySQLConnectionInfo, free_port
 from tests.lambda_seed.conftest import drop_database
 
 SCALE = 0.01
@@ -65,9 +67,36 @@ def _query(mysql, sql: str, args=None, database: str = "") -> list[tuple]:
         return list(cur.fetchall())
 
 
+class TLSMariaDB(LocalMariaDB):
+    """The local MariaDB configured like the RDS parameter group: TLS required."""
+
+    def _write_cnf(self, port: int) -> None:
+        super()._write_cnf(port)
+        with open(self.cnf, "a") as cnf:
+            cnf.write(f"ssl_cert={self.base / 'cert.pem'}\nssl_key={self.base / 'key.pem'}\n")
+            cnf.write("require_secure_transport=ON\n")
+
+
+@pytest.fixture(scope="module")
+def rds_like(tmp_path_factory):
+    """A private server that refuses unencrypted connections; its certificate is its own CA."""
+    base = tmp_path_factory.mktemp("tlsdb")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(base / "key.pem"),
+         "-out", str(base / "cert.pem")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server = TLSMariaDB(base, port=free_port())
+    server.up()
+    yield server
+    server.down()
+
+
 @pytest.fixture
-def rds_procedure(mysql):
+def rds_procedure(rds_like):
     """mysql.rds_set_configuration as RDS has it, recording its calls in a table of its own."""
+    mysql = rds_like.info()
     probe = f"rdsprobe_{os.getpid()}"
     _query(mysql, f"CREATE DATABASE `{probe}`")
     _query(mysql, f"CREATE TABLE `{probe}`.calls (name VARCHAR(64), value INT)")
@@ -81,9 +110,23 @@ def rds_procedure(mysql):
     _query(mysql, f"DROP DATABASE `{probe}`")
 
 
+def _tls(mysql) -> MySQLConnectionInfo:
+    """Connection info whose connect() uses TLS (the server refuses anything else)."""
+
+    class Info(MySQLConnectionInfo):
+        def connect(self, database=None, autocommit=False, **kwargs):
+            return super().connect(database, autocommit, ssl={"verify_mode": "none"}, **kwargs)
+
+    return Info(mysql.host, mysql.port, mysql.user, mysql.password, mysql.database)
+
+
 def test_init_activity_reset_with_secrets_manager(
-    fresh_handler, aws, mysql, db_name, monkeypatch, rds_procedure, caplog
+    fresh_handler, aws, rds_like, monkeypatch, rds_procedure, caplog
 ):
+    mysql = _tls(rds_like.info())
+    db_name = "salesdb"
+    with pytest.raises(MariaDBError):  # like RDS: no connection without TLS
+        rds_like.info().connect(ssl_disabled=True)
     dms_user = f"dms_{os.getpid()}"
     master = aws.create_secret(
         Name="lakehouse-test/rds-master",
@@ -101,6 +144,7 @@ def test_init_activity_reset_with_secrets_manager(
     monkeypatch.setenv("DB_PORT", str(mysql.port))
     monkeypatch.setenv("DB_NAME", db_name)
     monkeypatch.setenv("DMS_SECRET_ID", dms["ARN"])
+    monkeypatch.setenv("DB_TLS_CA", str(rds_like.base / "cert.pem"))  # verify the server's certificate
     caplog.set_level(logging.DEBUG, logger="lambda_seed")
     try:
         loaded = fresh_handler.handler({"mode": "init", "scale": SCALE, "seed": 5}, None)
@@ -116,7 +160,16 @@ def test_init_activity_reset_with_secrets_manager(
             "binlog_retention_hours": 24,
         }
         assert rds_procedure() == [("binlog retention hours", 24)]
-        as_dms = pymysql.connect(host=mysql.host, port=mysql.port, user=dms_user, password=DMS_PASSWORD)
+        with fresh_handler._conn.cursor() as cur:
+            cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+            assert cur.fetchone()[1], "the handler's connection is not encrypted"
+        as_dms = pymysql.connect(
+            host=mysql.host,
+            port=mysql.port,
+            user=dms_user,
+            password=DMS_PASSWORD,
+            ssl={"verify_mode": "none"},
+        )
         with as_dms, as_dms.cursor() as cur:
             cur.execute(f"SELECT COUNT(*) FROM `{db_name}`.sales")
             assert cur.fetchone() == (1_000,)
