@@ -11,6 +11,7 @@ Goal at scale 1 (~370,000 rows): init in 30 s or less on 2 cores.
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import tempfile
 import time
@@ -67,6 +68,9 @@ def main() -> int:
         f"activity period 1       {activity_seconds:8.2f} s  {changes:>10,} row changes"
         f" ({changes / rows:.2%} of the rows)"
     )
+    # What the Lambda's memory setting must hold (the generator keeps the data set in memory).
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory of this process {peak_mb:,.0f} MB")
     return 0
 
 
