@@ -32,7 +32,7 @@ data "aws_iam_policy_document" "service_assume" {
 }
 
 resource "aws_iam_role" "service" {
-  name               = "${var.name_prefix}-emr-service"
+  name               = var.names.service_role
   assume_role_policy = data.aws_iam_policy_document.service_assume.json
   tags               = var.tags
 }
@@ -99,7 +99,7 @@ data "aws_iam_policy_document" "instance" {
   statement {
     sid       = "WriteClusterLogs"
     actions   = ["s3:PutObject"]
-    resources = ["${var.logs_bucket_arn}/emr/*"]
+    resources = ["${var.logs_bucket_arn}/${var.names.log_prefix}*"]
   }
 
   statement {
@@ -125,7 +125,7 @@ data "aws_iam_policy_document" "instance" {
 }
 
 resource "aws_iam_role" "instance" {
-  name               = "${var.name_prefix}-emr-ec2"
+  name               = var.names.instance_profile
   assume_role_policy = data.aws_iam_policy_document.instance_assume.json
   tags               = var.tags
 }
@@ -137,7 +137,7 @@ resource "aws_iam_role_policy" "instance" {
 }
 
 resource "aws_iam_instance_profile" "this" {
-  name = "${var.name_prefix}-emr-ec2"
+  name = var.names.instance_profile
   role = aws_iam_role.instance.name
   tags = var.tags
 }
@@ -145,7 +145,7 @@ resource "aws_iam_instance_profile" "this" {
 # --- Encryption at rest and in transit -----------------------------------------------------
 
 resource "aws_emr_security_configuration" "this" {
-  name = var.name_prefix
+  name = var.names.security_configuration
 
   configuration = jsonencode({
     EncryptionConfiguration = {
