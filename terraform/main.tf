@@ -4,8 +4,8 @@
 data "aws_caller_identity" "current" {
   lifecycle {
     precondition {
-      condition     = local.dag_names.compute == "emr"
-      error_message = "conf/orchestration.yaml: compute: ${local.dag_names.compute}: Terraform creates no EMR Serverless application yet; use compute: emr."
+      condition     = local.o.compute == "emr"
+      error_message = "conf/orchestration.yaml: compute: ${local.o.compute}: Terraform creates no EMR Serverless application yet; use compute: emr."
     }
   }
 }

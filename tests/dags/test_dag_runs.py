@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from tests.dags.harness import ARTIFACTS_VERSION, PREFIX, run_dag, write_conf
+from tests.dags.harness import ARTIFACTS_VERSION, GLUE_DATABASE_PREFIX, PREFIX, run_dag, write_conf
 
 pytestmark = pytest.mark.slow
 
@@ -83,9 +83,9 @@ def test_first_run_seeds_starts_dms_runs_every_layer_and_terminates(airflow_db, 
     assert sorted(crawled) == [f"{PREFIX}-gold", f"{PREFIX}-silver"]
     (query,) = cloud.calls("AmazonAthena", "StartQueryExecution")
     assert query.body["QueryString"] == "SELECT count(*) AS row_count FROM fact_sales"
-    assert query.body["QueryExecutionContext"]["Database"] == "lakehouse_gold"
+    assert query.body["QueryExecutionContext"]["Database"] == f"{GLUE_DATABASE_PREFIX}_gold"
     assert query.body["WorkGroup"] == f"{PREFIX}-analytics"
-    assert query.body["ResultConfiguration"]["OutputLocation"] == f"s3://{PREFIX}-athena-results/dag-checks/"
+    assert query.body["ResultConfiguration"]["OutputLocation"] == f"s3://{PREFIX}-athena-results/results/"
     assert states["check_gold_rows"] == SUCCESS
     assert set(cloud.watermark()["keys_at_last_modified"]) <= set(raw_keys)
     assert cloud.sns_messages() == []

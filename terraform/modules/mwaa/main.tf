@@ -256,7 +256,7 @@ data "aws_iam_policy_document" "this" {
 
 # One secret per deployment value: the Airflow Variables the DAG renders (`${NAME}` in
 # conf/orchestration.yaml), under the secrets backend's variables_prefix.
-resource "aws_secretsmanager_secret" "variables" {
+resource "aws_secretsmanager_secret" "this" {
   #checkov:skip=CKV2_AWS_57:Configuration values (names, ids, ARNs), not credentials: nothing to rotate; Terraform rewrites them on every apply.
   for_each = toset(keys(var.airflow_variables))
 
@@ -267,11 +267,14 @@ resource "aws_secretsmanager_secret" "variables" {
   tags                    = var.tags
 }
 
-resource "aws_secretsmanager_secret_version" "variables" {
+resource "aws_secretsmanager_secret_version" "this" {
   for_each = toset(keys(var.airflow_variables))
 
-  secret_id     = aws_secretsmanager_secret.variables[each.key].id
-  secret_string = var.airflow_variables[each.key]
+  secret_id = aws_secretsmanager_secret.this[each.key].id
+  # Write-only, as for the other secrets: the value never enters the state, and pull-request
+  # plans (denied secret values) need not read it. The version follows the value.
+  secret_string_wo         = var.airflow_variables[each.key]
+  secret_string_wo_version = parseint(substr(sha256(var.airflow_variables[each.key]), 0, 8), 16)
 }
 
 resource "aws_iam_role" "this" {
@@ -339,5 +342,5 @@ resource "aws_mwaa_environment" "this" {
 
   tags = var.tags
 
-  depends_on = [aws_iam_role_policy.this, aws_secretsmanager_secret_version.variables]
+  depends_on = [aws_iam_role_policy.this, aws_secretsmanager_secret_version.this]
 }

@@ -25,5 +25,5 @@ output "dag_s3_uri" {
 
 output "variable_secret_names" {
   description = "Airflow Variable name -> the Secrets Manager secret holding it."
-  value       = { for k, s in aws_secretsmanager_secret.variables : k => s.name }
+  value       = { for k, s in aws_secretsmanager_secret.this : k => s.name }
 }
