@@ -8,6 +8,7 @@ name Terraform gave the resource.
 
 from __future__ import annotations
 
+import importlib
 import re
 
 import jinja2
@@ -16,7 +17,9 @@ import pytest
 from tests.dags.harness import DAGS_DIR  # puts the DAG's helper package on sys.path
 from tests.terraform.tfhelpers import TF, evaluate_conf, parse
 
-from lakehouse_orchestration import settings, spark  # noqa: E402  (after the harness import)
+# The DAG's helper package, importable once the harness has put the dags folder on sys.path.
+settings = importlib.import_module("lakehouse_orchestration.settings")
+spark = importlib.import_module("lakehouse_orchestration.spark")
 
 NAME_PREFIX = "lakehouse-test"
 BUCKET_PREFIX = "lakehouse-test-123456789012"

@@ -159,4 +159,5 @@ def test_a_new_table_in_the_registry_reaches_dms_and_the_crawlers(tmp_path):
     assert "returns" in [r["object-locator"]["table-name"] for r in rules_of(conf, "selection")]
     assert "returns" in [r["object-locator"]["table-name"] for r in rules_of(conf, "transformation")]
     for layer in ("bronze", "silver"):
-        assert f"s3://lakehouse-test-123456789012-{layer}/returns/" in conf["crawlers"][f"lakehouse-test-{layer}"]["paths"]
+        paths = conf["crawlers"][f"lakehouse-test-{layer}"]["paths"]
+        assert f"s3://lakehouse-test-123456789012-{layer}/returns/" in paths
