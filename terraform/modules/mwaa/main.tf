@@ -8,6 +8,12 @@ locals {
   name       = var.name_prefix
   o          = var.orchestration
   glue_arn   = "arn:aws:glue:${local.region}:${local.account_id}"
+
+  # What the DAG's calls are scoped to (tests/terraform/test_mwaa_role.py).
+  crawler_arns  = [for c in local.o.crawler_names : "${local.glue_arn}:crawler/${c}"]
+  workgroup_arn = "arn:aws:athena:${local.region}:${local.account_id}:workgroup/${local.o.athena_workgroup_name}"
+  cluster_arns  = "arn:aws:elasticmapreduce:${local.region}:${local.account_id}:cluster/*"
+  variables_arn = "arn:aws:secretsmanager:${local.region}:${local.account_id}:secret:${var.variables_prefix}/*"
 }
 
 resource "aws_s3_object" "this" {
@@ -131,7 +137,7 @@ data "aws_iam_policy_document" "this" {
       "elasticmapreduce:AddJobFlowSteps", "elasticmapreduce:DescribeCluster", "elasticmapreduce:DescribeStep",
       "elasticmapreduce:ListSteps", "elasticmapreduce:TerminateJobFlows",
     ]
-    resources = ["arn:aws:elasticmapreduce:${local.region}:${local.account_id}:cluster/*"]
+    resources = [local.cluster_arns]
 
     dynamic "condition" {
       for_each = local.o.emr_cluster_tags
@@ -159,7 +165,7 @@ data "aws_iam_policy_document" "this" {
   statement {
     sid       = "RunLayerCrawlers"
     actions   = ["glue:StartCrawler", "glue:GetCrawler"]
-    resources = [for c in local.o.crawler_names : "${local.glue_arn}:crawler/${c}"]
+    resources = local.crawler_arns
   }
 
   statement {
@@ -175,7 +181,7 @@ data "aws_iam_policy_document" "this" {
   statement {
     sid       = "QueryAthena"
     actions   = ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup"]
-    resources = ["arn:aws:athena:${local.region}:${local.account_id}:workgroup/${local.o.athena_workgroup_name}"]
+    resources = [local.workgroup_arn]
   }
 
   # GetDataAccess has no resource-level permissions; Lake Formation checks its own grants.
@@ -226,7 +232,7 @@ data "aws_iam_policy_document" "this" {
   statement {
     sid       = "ReadDagVariables"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = ["arn:aws:secretsmanager:${local.region}:${local.account_id}:secret:${var.variables_prefix}/*"]
+    resources = [local.variables_arn]
   }
 
   dynamic "statement" {
