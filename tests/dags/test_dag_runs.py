@@ -14,6 +14,30 @@ pytestmark = pytest.mark.slow
 SUCCESS, FAILED, SKIPPED = "success", "failed", "skipped"
 
 
+# Recorded service (harness.Call.service) -> IAM service prefix.
+IAM_PREFIX = {
+    "ElasticMapReduce": "elasticmapreduce",
+    "AWSGlue": "glue",
+    "AmazonAthena": "athena",
+    "AmazonDMSv20160101": "dms",
+    "query": "sns",
+}
+
+
+def assert_granted_to_mwaa(cloud) -> None:
+    """Every AWS call of the run is an action the MWAA execution role (Terraform) grants."""
+    from tests.terraform.test_mwaa_role import granted_actions
+
+    granted = granted_actions()
+    made = {
+        "lambda:InvokeFunction" if c.service == "lambda" else f"{IAM_PREFIX[c.service]}:{c.action}"
+        for c in cloud.calls()
+        if c.service != "rest"  # S3's REST calls: tests/terraform/test_mwaa_role.py scopes them
+    }
+    assert made, "no AWS call recorded"
+    assert made <= granted, f"the DAG calls what the execution role does not grant: {made - granted}"
+
+
 def _artifact(name: str) -> str:
     return f"s3://{PREFIX}-artifacts/lakehouse/{ARTIFACTS_VERSION}/{name}"
 
@@ -89,6 +113,7 @@ def test_first_run_seeds_starts_dms_runs_every_layer_and_terminates(airflow_db, 
     assert states["check_gold_rows"] == SUCCESS
     assert set(cloud.watermark()["keys_at_last_modified"]) <= set(raw_keys)
     assert cloud.sns_messages() == []
+    assert_granted_to_mwaa(cloud)
 
 
 def test_later_runs_resume_dms_and_skip_the_cluster_without_new_files(airflow_db, cloud):
@@ -151,6 +176,7 @@ def test_failed_step_fails_the_run_and_still_terminates_the_cluster(airflow_db, 
     assert cloud.watermark() is None
     (alert,) = cloud.sns_messages()
     assert run.run_id in alert[1] and "watch_step_silver" in alert[1]
+    assert_granted_to_mwaa(cloud)  # sns:Publish included
 
 
 def test_emr_serverless_runs_one_job_per_layer_instead_of_a_cluster(airflow_db, cloud, tmp_path, monkeypatch):

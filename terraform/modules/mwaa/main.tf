@@ -135,7 +135,7 @@ data "aws_iam_policy_document" "this" {
     sid = "DriveClusters"
     actions = [
       "elasticmapreduce:AddJobFlowSteps", "elasticmapreduce:DescribeCluster", "elasticmapreduce:DescribeStep",
-      "elasticmapreduce:ListSteps", "elasticmapreduce:TerminateJobFlows",
+      "elasticmapreduce:TerminateJobFlows",
     ]
     resources = [local.cluster_arns]
 
@@ -180,7 +180,7 @@ data "aws_iam_policy_document" "this" {
 
   statement {
     sid       = "QueryAthena"
-    actions   = ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup"]
+    actions   = ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution"]
     resources = [local.workgroup_arn]
   }
 
