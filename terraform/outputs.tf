@@ -46,6 +46,11 @@ output "orchestration" {
   }
 }
 
+output "airflow_variables_prefix" {
+  description = "Secrets Manager prefix of the DAG's Airflow Variables; the deploy step sets LAKEHOUSE_ARTIFACTS_VERSION there."
+  value       = local.airflow_variables_prefix
+}
+
 output "analyst_role_arn" {
   description = "Role for analysts: gold, and silver without PII columns."
   value       = module.lakeformation.analyst_role_arn
