@@ -21,8 +21,11 @@ locals {
   # The DAG's deployment values (conf/orchestration.yaml, deployment_values), stored as its
   # Airflow Variables. tests/terraform/test_dag_alignment.py checks these are all it needs.
   airflow_variables = merge(local.name_values, {
-    LAKEHOUSE_EMR_SUBNET_ID    = module.network.private_subnet_ids[0]
-    LAKEHOUSE_ALERTS_TOPIC_ARN = module.monitoring.topic_arn
+    LAKEHOUSE_EMR_SUBNET_ID            = module.network.private_subnet_ids[0]
+    LAKEHOUSE_EMR_PRIMARY_SG_ID        = module.network.security_group_ids["emr_primary"]
+    LAKEHOUSE_EMR_CORE_SG_ID           = module.network.security_group_ids["emr_core"]
+    LAKEHOUSE_EMR_SERVICE_ACCESS_SG_ID = module.network.security_group_ids["emr_service"]
+    LAKEHOUSE_ALERTS_TOPIC_ARN         = module.monitoring.topic_arn
   })
   airflow_variables_prefix = "${var.name_prefix}/airflow/variables"
   # The crawlers the DAG starts: those of glue.crawl_layers.

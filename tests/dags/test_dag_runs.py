@@ -69,6 +69,9 @@ def test_first_run_seeds_starts_dms_runs_every_layer_and_terminates(airflow_db, 
     assert request["SecurityConfiguration"] == f"{PREFIX}-emr"
     assert request["LogUri"] == f"s3://{PREFIX}-logs/emr/"
     assert request["Instances"]["Ec2SubnetId"] == "subnet-0123456789abcdef0"
+    assert request["Instances"]["EmrManagedMasterSecurityGroup"] == "sg-0000000000000000a"
+    assert request["Instances"]["EmrManagedSlaveSecurityGroup"] == "sg-0000000000000000b"
+    assert request["Instances"]["ServiceAccessSecurityGroup"] == "sg-0000000000000000c"
     assert request["Instances"]["KeepJobFlowAliveWhenNoSteps"] is True
     groups = {g["InstanceRole"]: g for g in request["Instances"]["InstanceGroups"]}
     assert groups["TASK"]["Market"] == "SPOT" and groups["CORE"]["Market"] == "ON_DEMAND"

@@ -28,6 +28,9 @@ GOLD = "models:\n  dim_date:\n    grain: [date_key]\n  fact_sales:\n    grain: [
 # Deployment values that are attributes of created resources, not names (main.tf supplies them).
 RESOURCE_VALUES = {
     "LAKEHOUSE_EMR_SUBNET_ID": "subnet-0123456789abcdef0",
+    "LAKEHOUSE_EMR_PRIMARY_SG_ID": "sg-0000000000000000a",
+    "LAKEHOUSE_EMR_CORE_SG_ID": "sg-0000000000000000b",
+    "LAKEHOUSE_EMR_SERVICE_ACCESS_SG_ID": "sg-0000000000000000c",
     "LAKEHOUSE_ALERTS_TOPIC_ARN": f"arn:aws:sns:eu-west-1:123456789012:{NAME_PREFIX}-alarms",
 }
 
@@ -91,7 +94,13 @@ def test_the_cluster_request_names_what_terraform_creates(deployment):
     assert request["SecurityConfiguration"] == names["emr_security_configuration"]
     assert request["LogUri"] == names["emr_log_uri"]
     assert tf["dag_locations"]["emr_log_uri"]["bucket"] == tf["bucket_names"]["logs"]
-    assert request["Instances"]["Ec2SubnetId"] == RESOURCE_VALUES["LAKEHOUSE_EMR_SUBNET_ID"]
+    instances = request["Instances"]
+    assert instances["Ec2SubnetId"] == RESOURCE_VALUES["LAKEHOUSE_EMR_SUBNET_ID"]
+    assert instances["EmrManagedMasterSecurityGroup"] == RESOURCE_VALUES["LAKEHOUSE_EMR_PRIMARY_SG_ID"]
+    assert instances["EmrManagedSlaveSecurityGroup"] == RESOURCE_VALUES["LAKEHOUSE_EMR_CORE_SG_ID"]
+    assert instances["ServiceAccessSecurityGroup"] == RESOURCE_VALUES["LAKEHOUSE_EMR_SERVICE_ACCESS_SG_ID"]
+    # AmazonEMRServicePolicy_v2 (the service role's) only acts for clusters carrying this tag.
+    assert {"Key": "for-use-with-amazon-emr-managed-policies", "Value": "true"} in request["Tags"]
     # The execution role only creates and drives clusters carrying these tags.
     tags = {t["Key"]: t["Value"] for t in request["Tags"]}
     assert names["emr_cluster_tags"].items() <= tags.items()
