@@ -179,10 +179,20 @@ module "mwaa" {
       prefix     = local.dag_locations.athena_output_location.key
     }
     raw_bucket_arn       = module.storage.bucket_arns["raw"]
+    watermark_bucket_arn = module.storage.bucket_arns[local.dag_bucket_purpose[local.dag_locations.watermark_uri.bucket]]
     watermark_object_arn = "${module.storage.bucket_arns[local.dag_bucket_purpose[local.dag_locations.watermark_uri.bucket]]}/${local.dag_locations.watermark_uri.key}"
     alerts_topic_arn     = module.monitoring.topic_arn
     emr_serverless       = null
     kms_key_arn          = module.storage.kms_key_arn
+  }
+}
+
+# The DAG starts the crawler of every layer in glue.crawl_layers; gold has one only once
+# conf/gold.yaml names models.
+check "dag_crawlers_exist" {
+  assert {
+    condition     = length(local.dag_crawler_names) == length(local.dag_names.crawl_layers)
+    error_message = "conf/orchestration.yaml glue.crawl_layers ${jsonencode(local.dag_names.crawl_layers)}: only ${jsonencode(local.dag_crawler_names)} exist (no gold crawler until conf/gold.yaml has models); the DAG's crawl tasks would fail."
   }
 }
 

@@ -91,8 +91,8 @@ def test_scoped_resources_are_the_dags_resources():
 
 
 def test_the_raw_zone_is_listed_and_only_the_watermark_is_written_in_the_lake():
-    listing = {tuple(s["resources"]) for s in _statements_with("s3:ListBucket")}
-    assert ("${local.o.raw_bucket_arn}",) in listing
+    listing = [s["resources"] for s in _statements_with("s3:ListBucket")]
+    assert "${distinct([local.o.raw_bucket_arn, local.o.watermark_bucket_arn])}" in listing
     writes = [s["resources"] for s in _statements_with("s3:PutObject")]
     assert sorted(writes) == sorted(
         [

@@ -209,11 +209,12 @@ data "aws_iam_policy_document" "this" {
     resources = ["${local.o.athena_results.bucket_arn}/${local.o.athena_results.prefix}*"]
   }
 
-  # The new-data check lists every table's raw prefix.
+  # The new-data check lists every table's raw prefix, and looks the watermark up: without
+  # ListBucket on its bucket, a missing watermark (the first run) answers 403, not 404.
   statement {
-    sid       = "ListRawZone"
+    sid       = "ListRawZoneAndWatermarkBucket"
     actions   = ["s3:ListBucket"]
-    resources = [local.o.raw_bucket_arn]
+    resources = distinct([local.o.raw_bucket_arn, local.o.watermark_bucket_arn])
   }
 
   statement {

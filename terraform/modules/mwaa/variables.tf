@@ -80,6 +80,7 @@ variable "orchestration" {
       prefix     = string
     })
     raw_bucket_arn       = string
+    watermark_bucket_arn = string
     watermark_object_arn = string
     alerts_topic_arn     = string
     emr_serverless = optional(object({
