@@ -1,14 +1,7 @@
 # The lakehouse on AWS: DMS -> S3 raw -> EMR (bronze/silver/gold Delta) -> Glue -> Athena,
 # orchestrated by MWAA. Names follow "<name_prefix>-<thing>" (README.md, "Naming").
 
-data "aws_caller_identity" "current" {
-  lifecycle {
-    precondition {
-      condition     = local.o.compute == "emr"
-      error_message = "conf/orchestration.yaml: compute: ${local.o.compute}: Terraform creates no EMR Serverless application yet; use compute: emr."
-    }
-  }
-}
+data "aws_caller_identity" "current" {}
 
 locals {
   region      = coalesce(var.region, local.aws_env.region)
@@ -26,7 +19,12 @@ locals {
     LAKEHOUSE_EMR_CORE_SG_ID           = module.network.security_group_ids["emr_core"]
     LAKEHOUSE_EMR_SERVICE_ACCESS_SG_ID = module.network.security_group_ids["emr_service"]
     LAKEHOUSE_ALERTS_TOPIC_ARN         = module.monitoring.topic_arn
-  })
+  }, local.serverless_variables)
+  serverless = local.o.compute == "emr_serverless"
+  serverless_variables = local.serverless ? tomap({
+    LAKEHOUSE_EMR_SERVERLESS_APPLICATION_ID = module.emr.serverless_application_id
+    LAKEHOUSE_EMR_SERVERLESS_ROLE_ARN       = module.emr.serverless_role_arn
+  }) : tomap({})
   airflow_variables_prefix = "${var.name_prefix}/airflow/variables"
   # The crawlers the DAG starts: those of glue.crawl_layers.
   dag_crawler_names = sort([for name, c in local.crawlers : name if contains(local.dag_names.crawl_layers, c.layer)])
@@ -131,6 +129,10 @@ module "emr" {
     security_configuration = local.dag_names.emr_security_configuration
     log_prefix             = local.dag_locations.emr_log_uri.key
   }
+  serverless = local.serverless ? {
+    release_label = local.o.emr.release_label
+    log_prefix    = local.dag_locations.emr_serverless_log_uri.key
+  } : null
   kms_key_arn            = module.storage.kms_key_arn
   read_bucket_arns       = [module.storage.bucket_arns["raw"]]
   write_bucket_arns      = [for l in ["bronze", "silver", "gold"] : module.storage.bucket_arns[l]]
@@ -182,8 +184,11 @@ module "mwaa" {
     watermark_bucket_arn = module.storage.bucket_arns[local.dag_bucket_purpose[local.dag_locations.watermark_uri.bucket]]
     watermark_object_arn = "${module.storage.bucket_arns[local.dag_bucket_purpose[local.dag_locations.watermark_uri.bucket]]}/${local.dag_locations.watermark_uri.key}"
     alerts_topic_arn     = module.monitoring.topic_arn
-    emr_serverless       = null
-    kms_key_arn          = module.storage.kms_key_arn
+    emr_serverless = local.serverless ? {
+      application_arn    = module.emr.serverless_application_arn
+      execution_role_arn = module.emr.serverless_role_arn
+    } : null
+    kms_key_arn = module.storage.kms_key_arn
   }
 }
 

@@ -15,7 +15,7 @@ import jinja2
 import pytest
 
 from tests.dags.harness import DAGS_DIR  # puts the DAG's helper package on sys.path
-from tests.terraform.tfhelpers import TF, evaluate_conf, parse
+from tests.terraform.tfhelpers import CONF, TF, evaluate_conf, parse
 
 # The DAG's helper package, importable once the harness has put the dags folder on sys.path.
 settings = importlib.import_module("lakehouse_orchestration.settings")
@@ -177,3 +177,13 @@ def test_terraform_stores_every_deployment_value_the_dag_renders(deployment):
         used.add(text)
     assert used - {"LAKEHOUSE_ARTIFACTS_VERSION"} <= stored
     assert {"LAKEHOUSE_NAME_PREFIX", "LAKEHOUSE_GLUE_DATABASE_PREFIX", "LAKEHOUSE_ALERTS_TOPIC_ARN"} <= used
+
+
+def test_emr_serverless_values_are_stored_when_that_is_the_compute():
+    locals_ = {k: v for loc in parse(TF / "main.tf")["locals"] for k, v in loc.items()}
+    assert locals_["serverless"] == '${local.o.compute == "emr_serverless"}'
+    keys = set(re.findall(r"\b(LAKEHOUSE_[A-Z_]+)\s*=", locals_["serverless_variables"]))
+    declared = settings._read(CONF / "orchestration.yaml")["deployment_values"]
+    assert keys == {k for k in declared if k.startswith("LAKEHOUSE_EMR_SERVERLESS_")}
+    assert locals_["serverless_variables"].startswith("${local.serverless ? tomap(")
+    assert "local.serverless_variables" in locals_["airflow_variables"]

@@ -153,3 +153,17 @@ def test_the_root_passes_the_dags_resources_to_the_role():
     assert o["raw_bucket_arn"] == '${module.storage.bucket_arns["raw"]}'
     assert "local.dag_locations.watermark_uri" in o["watermark_object_arn"]
     assert module["airflow_variables"] == "${local.airflow_variables}"
+
+
+def test_the_serverless_application_and_role_exist_only_for_that_compute():
+    module = next(m["emr"] for m in parse(TF / "main.tf")["module"] if "emr" in m)
+    assert module["serverless"].startswith("${local.serverless ? {")
+    mwaa = next(m["mwaa"] for m in parse(TF / "main.tf")["module"] if "mwaa" in m)
+    assert "module.emr.serverless_application_arn" in mwaa["orchestration"]["emr_serverless"]
+    found = {(t, n): b for t, n, b in blocks(MODULES / "emr" / "main.tf", "resource")}
+    for key in (
+        ("aws_emrserverless_application", "this"),
+        ("aws_iam_role", "serverless"),
+        ("aws_iam_role_policy", "serverless"),
+    ):
+        assert found[key]["count"] == "${var.serverless == null ? 0 : 1}", key

@@ -13,6 +13,15 @@ variable "names" {
   })
 }
 
+variable "serverless" {
+  description = "The EMR Serverless application and job role, for compute emr_serverless: release label and the key prefix of emr_serverless.log_uri in the logs bucket; null for none."
+  type = object({
+    release_label = string
+    log_prefix    = string
+  })
+  default = null
+}
+
 variable "kms_key_arn" {
   description = "KMS key for S3 objects (SSE-KMS) and local disks of the cluster."
   type        = string
