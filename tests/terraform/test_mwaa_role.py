@@ -167,3 +167,19 @@ def test_the_serverless_application_and_role_exist_only_for_that_compute():
         ("aws_iam_role_policy", "serverless"),
     ):
         assert found[key]["count"] == "${var.serverless == null ? 0 : 1}", key
+
+
+def test_airflow_reads_the_variables_from_the_secrets_terraform_writes():
+    env = {(t, n): b for t, n, b in blocks(MODULES / "mwaa" / "main.tf", "resource")}
+    options = env[("aws_mwaa_environment", "this")]["airflow_configuration_options"]
+    assert options["secrets.backend"] == (
+        "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend"
+    )
+    kwargs = options["secrets.backend_kwargs"]
+    assert "variables_prefix = var.variables_prefix" in kwargs and "connections_prefix = null" in kwargs
+    secret = env[("aws_secretsmanager_secret", "this")]
+    assert secret["name"] == "${var.variables_prefix}/${each.key}"
+    assert secret["kms_key_id"] == "${local.o.kms_key_arn}"
+    version = env[("aws_secretsmanager_secret_version", "this")]
+    assert "secret_string" not in version  # write-only: values never enter the state
+    assert version["secret_string_wo"] == "${var.airflow_variables[each.key]}"
