@@ -125,7 +125,10 @@ def apply(conn, request: Request, db_name: str) -> dict:
         result["setup"] = setup
         return result
     if request.mode == "activity":
-        return core.activity(conn, request.period, seed=request.seed, scale=request.scale)
+        period = request.period
+        if period is None:  # "next": the period after the last one that ran
+            period = (core.manifest(conn)["period"] or 0) + 1
+        return core.activity(conn, period, seed=request.seed, scale=request.scale)
     return core.reset(conn)
 
 

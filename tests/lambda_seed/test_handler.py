@@ -227,7 +227,6 @@ BAD_EVENTS = [
     ({"mode": "init", "seed": -1}, "seed"),
     ({"mode": "init", "scael": 1}, "scael"),
     ({"mode": "init", "period": 1}, "period"),
-    ({"mode": "activity"}, "period"),
     ({"mode": "activity", "period": 0}, "period"),
     ({"mode": "activity", "period": "2026-01-01T00:00:00"}, "period"),
     ({"mode": "activity", "period": 1, "seed": "x"}, "seed"),
