@@ -17,7 +17,7 @@ export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(PY))
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: help bootstrap venv jars mariadb test demo lint format bench spark-zip clean distclean \
+.PHONY: help bootstrap venv jars mariadb test demo lint format bench spark-zip lambda-zip clean distclean \
         tf-check workflows-check queries reconcile
 
 help:
@@ -29,6 +29,7 @@ help:
 	@echo "make reconcile - compare the local lake with the source database"
 	@echo "make jars   - fetch the Delta and S3A jars into jars/ with Maven"
 	@echo "make spark-zip - build dist/spark_jobs.zip, dist/conf.zip and dist/main.py for EMR"
+	@echo "make lambda-zip - build dist/lambda_seed.zip, the seeding Lambda (handler and pymysql)"
 	@echo "make clean  - remove the local lake, jars and caches (keeps .venv); distclean removes .venv"
 	@echo "make tf-check        - terraform fmt, Terraform structural tests, checkov"
 	@echo "make workflows-check - GitHub workflows: JSON schema and actionlint"
@@ -80,6 +81,9 @@ format: venv
 
 spark-zip: venv
 	$(PY) build/package.py dist
+
+lambda-zip: venv
+	$(PY) build/lambda_package.py dist
 
 bench: bootstrap
 	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done

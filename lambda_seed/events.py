@@ -54,10 +54,15 @@ def check_period(value) -> int:
     return value
 
 
+NEXT_PERIOD = "next"
+
+
 def parse_event(event) -> Request:
     """Validate a Lambda event: {"mode": "init"|"activity"|"reset", "scale", "seed", "period"}."""
     if not isinstance(event, dict):
         raise EventError("<event>", f"expected a JSON object, got {type(event).__name__}")
+    # A templated event (the DAG's) renders a field it does not need as null or "": treat as absent.
+    event = {k: v for k, v in event.items() if v is not None and v != ""}
     allowed = {"init": {"scale", "seed"}, "activity": {"period", "seed", "scale"}, "reset": set()}
     mode = event.get("mode")
     if mode not in MODES:
@@ -74,11 +79,12 @@ def parse_event(event) -> Request:
             seed=check_seed(event.get("seed", DEFAULT_SEED)),
         )
     if mode == "activity":
-        if "period" not in event:
-            raise EventError("period", "required for mode 'activity'")
+        # "next" (or no period) runs the period after the last one: what a scheduler wants. An
+        # explicit number makes a retried invocation a no-op once that period has run.
+        period = event.get("period", NEXT_PERIOD)
         return Request(
             mode,
-            period=check_period(event["period"]),
+            period=None if period == NEXT_PERIOD else check_period(period),
             seed=check_seed(event["seed"]) if event.get("seed") is not None else None,
             scale=check_scale(event["scale"]) if event.get("scale") is not None else None,
         )

@@ -11,6 +11,8 @@ locals {
   registry     = yamldecode(file("${local.conf_dir}/tables.yaml"))
   raw_contract = yamldecode(file("${local.conf_dir}/raw_contract.yaml"))
   aws_env      = yamldecode(file("${local.conf_dir}/env/aws.yaml"))
+  # The MWAA DAG's resource names; Terraform gives the resources exactly these names.
+  orchestration = yamldecode(file("${local.conf_dir}/orchestration.yaml"))
   # Gold models (conf/gold.yaml, top-level `models:` keyed by model name); none until it exists.
   gold_conf_file = "${local.conf_dir}/gold.yaml"
   gold_models    = fileexists(local.gold_conf_file) ? yamldecode(file(local.gold_conf_file)).models : {}
@@ -65,23 +67,71 @@ locals {
   ]
   dms_table_mappings = jsonencode({ rules = concat(local.dms_selection_rules, local.dms_change_seq_rules) })
 
-  # --- Glue: one database per layer, one native Delta crawler per table ----------------------
+  # --- Names shared with the DAG: conf/orchestration.yaml ------------------------------------
+  # Terraform's own value of each ${NAME} (deployment value) that appears in a resource name.
+  # The other deployment values (subnet, topic ARN) are attributes of created resources: main.tf
+  # publishes them as the DAG's Airflow Variables (local.airflow_variables).
+  name_values = {
+    LAKEHOUSE_NAME_PREFIX          = var.name_prefix
+    LAKEHOUSE_BUCKET_PREFIX        = local.bucket_prefix
+    LAKEHOUSE_GLUE_DATABASE_PREFIX = replace(var.name_prefix, "-", "_")
+  }
+  o = local.orchestration
+  dag_names = {
+    seed_function_name         = templatestring(local.o.seed.function_name, local.name_values)
+    dms_replication_task_id    = templatestring(local.o.dms.replication_task_id, local.name_values)
+    emr_service_role           = templatestring(local.o.emr.service_role, local.name_values)
+    emr_instance_profile       = templatestring(local.o.emr.job_flow_role, local.name_values)
+    emr_security_configuration = templatestring(local.o.emr.security_configuration, local.name_values)
+    emr_log_uri                = templatestring(local.o.emr.log_uri, local.name_values)
+    emr_cluster_tags           = local.o.emr.tags
+    emr_serverless_log_uri     = templatestring(local.o.emr_serverless.log_uri, local.name_values)
+    athena_workgroup           = templatestring(local.o.athena.workgroup, local.name_values)
+    athena_output_location     = templatestring(local.o.athena.output_location, local.name_values)
+    artifacts_location         = templatestring(local.o.artifacts.location, local.name_values)
+    watermark_uri              = "${local.layer_uris.ops}/${local.o.new_data.watermark_object}"
+    crawl_layers               = local.o.glue.crawl_layers
+    compute                    = local.o.compute
+  }
+  # s3://bucket/key/ -> { bucket, key }: the locations the IAM policies scope to.
+  dag_locations = {
+    for k in ["emr_log_uri", "emr_serverless_log_uri", "athena_output_location", "artifacts_location", "watermark_uri"] :
+    k => {
+      bucket = regex("^s3://([^/]+)/?(.*)$", local.dag_names[k])[0]
+      key    = regex("^s3://([^/]+)/?(.*)$", local.dag_names[k])[1]
+    }
+  }
+
+  # Bucket name -> its purpose in bucket_names: every location the DAG uses must be one of ours.
+  dag_bucket_purpose = { for purpose, name in local.bucket_names : name => purpose }
+
+  # Deployment values the DAG renders with this compute (the EMR Serverless ones only for it).
+  required_deployment_values = sort([
+    for k in keys(local.o.deployment_values) : k
+    if local.o.compute == "emr_serverless" || !startswith(k, "LAKEHOUSE_EMR_SERVERLESS_")
+  ])
+
+  # --- Glue: one database per layer, one native Delta crawler per layer -----------------------
   glue_databases = {
-    for layer in ["bronze", "silver", "gold"] : layer => {
-      name     = "${replace(var.name_prefix, "-", "_")}_${layer}"
+    for layer, name in local.o.glue.databases : layer => {
+      name     = templatestring(name, local.name_values)
       location = "${local.layer_uris[layer]}/"
     }
   }
-  crawlers = merge(
-    {
-      for pair in setproduct(["bronze", "silver"], local.table_names) :
-      "${var.name_prefix}-${pair[0]}-${pair[1]}" => { layer = pair[0], path = "${local.layer_uris[pair[0]]}/${pair[1]}/" }
-    },
-    {
-      for m in local.gold_model_names :
-      "${var.name_prefix}-gold-${m}" => { layer = "gold", path = "${local.layer_uris.gold}/${m}/" }
-    },
-  )
+  # The tables of each layer: bronze and silver hold every registered table, gold the models.
+  layer_tables = {
+    bronze = local.table_names
+    silver = local.table_names
+    gold   = local.gold_model_names
+  }
+  # A crawler needs at least one target: no gold crawler until conf/gold.yaml has models.
+  crawlers = {
+    for layer, tables in local.layer_tables :
+    replace(templatestring(local.o.glue.crawler_name, local.name_values), "{layer}", layer) => {
+      layer = layer
+      paths = [for t in tables : "${local.layer_uris[layer]}/${t}/"]
+    } if length(tables) > 0
+  }
 
   # --- Lake Formation: silver columns analysts never see --------------------------------------
   silver_pii_columns = { for t in local.table_names : t => try(local.tables[t].pii, []) }

@@ -10,6 +10,24 @@ locals {
   # names the layer buckets with ${LAKEHOUSE_BUCKET_PREFIX}, which is this value.
   bucket_prefix = "${var.name_prefix}-${data.aws_caller_identity.current.account_id}"
   lambda_zip    = coalesce(var.lambda_zip_path, "${local.repo_root}/dist/lambda_seed.zip")
+
+  # The DAG's deployment values (conf/orchestration.yaml, deployment_values), stored as its
+  # Airflow Variables. tests/terraform/test_dag_alignment.py checks these are all it needs.
+  airflow_variables = merge(local.name_values, {
+    LAKEHOUSE_EMR_SUBNET_ID            = module.network.private_subnet_ids[0]
+    LAKEHOUSE_EMR_PRIMARY_SG_ID        = module.network.security_group_ids["emr_primary"]
+    LAKEHOUSE_EMR_CORE_SG_ID           = module.network.security_group_ids["emr_core"]
+    LAKEHOUSE_EMR_SERVICE_ACCESS_SG_ID = module.network.security_group_ids["emr_service"]
+    LAKEHOUSE_ALERTS_TOPIC_ARN         = module.monitoring.topic_arn
+  }, local.serverless_variables)
+  serverless = local.o.compute == "emr_serverless"
+  serverless_variables = local.serverless ? tomap({
+    LAKEHOUSE_EMR_SERVERLESS_APPLICATION_ID = module.emr.serverless_application_id
+    LAKEHOUSE_EMR_SERVERLESS_ROLE_ARN       = module.emr.serverless_role_arn
+  }) : tomap({})
+  airflow_variables_prefix = "${var.name_prefix}/airflow/variables"
+  # The crawlers the DAG starts: those of glue.crawl_layers.
+  dag_crawler_names = sort([for name, c in local.crawlers : name if contains(local.dag_names.crawl_layers, c.layer)])
 }
 
 module "storage" {
@@ -61,6 +79,7 @@ module "dms" {
   subnet_ids                 = module.network.private_subnet_ids
   security_group_ids         = [module.network.security_group_ids["dms"]]
   kms_key_arn                = module.storage.kms_key_arn
+  replication_task_id        = local.dag_names.dms_replication_task_id
   create_service_roles       = var.create_dms_service_roles
   replication_instance_class = var.dms_instance_class
   multi_az                   = var.dms_multi_az
@@ -76,6 +95,7 @@ module "lambda" {
   source = "./modules/lambda"
 
   name_prefix        = var.name_prefix
+  function_name      = local.dag_names.seed_function_name
   zip_path           = local.lambda_zip
   subnet_ids         = module.network.private_subnet_ids
   security_group_ids = [module.network.security_group_ids["lambda"]]
@@ -102,7 +122,17 @@ module "glue" {
 module "emr" {
   source = "./modules/emr"
 
-  name_prefix            = var.name_prefix
+  name_prefix = var.name_prefix
+  names = {
+    service_role           = local.dag_names.emr_service_role
+    instance_profile       = local.dag_names.emr_instance_profile
+    security_configuration = local.dag_names.emr_security_configuration
+    log_prefix             = local.dag_locations.emr_log_uri.key
+  }
+  serverless = local.serverless ? {
+    release_label = local.o.emr.release_label
+    log_prefix    = local.dag_locations.emr_serverless_log_uri.key
+  } : null
   kms_key_arn            = module.storage.kms_key_arn
   read_bucket_arns       = [module.storage.bucket_arns["raw"]]
   write_bucket_arns      = [for l in ["bronze", "silver", "gold"] : module.storage.bucket_arns[l]]
@@ -117,7 +147,8 @@ module "athena" {
   source = "./modules/athena"
 
   name_prefix                    = var.name_prefix
-  results_bucket_name            = module.storage.bucket_names["athena_results"]
+  workgroup_name                 = local.dag_names.athena_workgroup
+  output_location                = local.dag_names.athena_output_location
   kms_key_arn                    = module.storage.kms_key_arn
   bytes_scanned_cutoff_per_query = var.athena_bytes_scanned_cutoff
   named_queries                  = local.athena_named_queries
@@ -134,16 +165,39 @@ module "mwaa" {
   kms_key_arn        = module.storage.kms_key_arn
   subnet_ids         = module.network.private_subnet_ids
   security_group_ids = [module.network.security_group_ids["mwaa"]]
+  variables_prefix   = local.airflow_variables_prefix
+  airflow_variables  = local.airflow_variables
   orchestration = {
-    lambda_function_arn       = module.lambda.function_arn
-    dms_replication_task_arn  = module.dms.replication_task_arn
-    pass_role_arns            = [module.emr.service_role_arn, module.emr.instance_role_arn, module.glue.crawler_role_arn]
-    crawler_names             = module.glue.crawler_names
-    athena_workgroup_name     = module.athena.workgroup_name
-    glue_database_names       = values(module.glue.database_names)
-    read_bucket_arns          = [module.storage.bucket_arns["gold"]]
-    athena_results_bucket_arn = module.storage.bucket_arns["athena_results"]
-    kms_key_arn               = module.storage.kms_key_arn
+    lambda_function_arn      = module.lambda.function_arn
+    dms_replication_task_arn = module.dms.replication_task_arn
+    emr_role_arns            = [module.emr.service_role_arn, module.emr.instance_role_arn]
+    emr_cluster_tags         = local.dag_names.emr_cluster_tags
+    crawler_names            = local.dag_crawler_names
+    athena_workgroup_name    = module.athena.workgroup_name
+    glue_database_names      = values(module.glue.database_names)
+    read_bucket_arns         = [module.storage.bucket_arns["gold"]]
+    athena_results = {
+      bucket_arn = module.storage.bucket_arns[local.dag_bucket_purpose[local.dag_locations.athena_output_location.bucket]]
+      prefix     = local.dag_locations.athena_output_location.key
+    }
+    raw_bucket_arn       = module.storage.bucket_arns["raw"]
+    watermark_bucket_arn = module.storage.bucket_arns[local.dag_bucket_purpose[local.dag_locations.watermark_uri.bucket]]
+    watermark_object_arn = "${module.storage.bucket_arns[local.dag_bucket_purpose[local.dag_locations.watermark_uri.bucket]]}/${local.dag_locations.watermark_uri.key}"
+    alerts_topic_arn     = module.monitoring.topic_arn
+    emr_serverless = local.serverless ? {
+      application_arn    = module.emr.serverless_application_arn
+      execution_role_arn = module.emr.serverless_role_arn
+    } : null
+    kms_key_arn = module.storage.kms_key_arn
+  }
+}
+
+# The DAG starts the crawler of every layer in glue.crawl_layers; gold has one only once
+# conf/gold.yaml names models.
+check "dag_crawlers_exist" {
+  assert {
+    condition     = length(local.dag_crawler_names) == length(local.dag_names.crawl_layers)
+    error_message = "conf/orchestration.yaml glue.crawl_layers ${jsonencode(local.dag_names.crawl_layers)}: only ${jsonencode(local.dag_crawler_names)} exist (no gold crawler until conf/gold.yaml has models); the DAG's crawl tasks would fail."
   }
 }
 

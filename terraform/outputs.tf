@@ -18,31 +18,37 @@ output "dms_table_mappings" {
   value       = jsondecode(local.dms_table_mappings)
 }
 
-# Everything the DAG needs at run time, published next to the DAGs by the deploy workflow
-# (mwaa/dags/deployment.json), so the DAG makes no AWS lookups at import.
+# The DAG reads its deployment values as Airflow Variables, which Terraform stores in Secrets
+# Manager (module mwaa). This record of them and of the names Terraform gave the resources is
+# published as mwaa/dags/deployment.json for people and tools; the DAG does not read it.
 output "orchestration" {
-  description = "Runtime names and identifiers for the MWAA DAG."
+  description = "The DAG's Airflow Variables, where they are stored, and the resource names it uses (all from conf/orchestration.yaml)."
   value = {
-    region                      = local.region
-    name_prefix                 = var.name_prefix
-    bucket_prefix               = local.bucket_prefix
-    artifacts_bucket            = module.storage.bucket_names["artifacts"]
-    logs_uri                    = "s3://${module.storage.bucket_names["logs"]}/emr/"
-    lambda_function_name        = module.lambda.function_name
-    dms_replication_task_arn    = module.dms.replication_task_arn
-    emr_service_role            = module.emr.service_role_name
-    emr_instance_profile        = module.emr.instance_profile_name
-    emr_security_configuration  = module.emr.security_configuration_name
-    emr_subnet_id               = module.network.private_subnet_ids[0]
-    emr_managed_security_groups = { for k in ["emr_primary", "emr_core", "emr_service"] : k => module.network.security_group_ids[k] }
-    emr_cluster_tags            = { Project = local.project_tag, "for-use-with-amazon-emr-managed-policies" = "true" }
-    glue_databases              = module.glue.database_names
-    crawler_names               = module.glue.crawler_names
-    athena_workgroup            = module.athena.workgroup_name
-    mwaa_environment            = module.mwaa.environment_name
-    dag_s3_uri                  = module.mwaa.dag_s3_uri
-    pii_salt_secret_id          = module.secrets.pii_salt_secret_name
+    region                     = local.region
+    airflow_variables          = local.airflow_variables
+    airflow_variables_prefix   = local.airflow_variables_prefix
+    variable_secrets           = module.mwaa.variable_secret_names
+    lambda_function_name       = module.lambda.function_name
+    dms_replication_task_id    = module.dms.replication_task_id
+    emr_service_role           = module.emr.service_role_name
+    emr_instance_profile       = module.emr.instance_profile_name
+    emr_security_configuration = module.emr.security_configuration_name
+    emr_log_uri                = local.dag_names.emr_log_uri
+    glue_databases             = module.glue.database_names
+    crawler_names              = module.glue.crawler_names
+    athena_workgroup           = module.athena.workgroup_name
+    athena_output_location     = local.dag_names.athena_output_location
+    artifacts_location         = local.dag_names.artifacts_location
+    watermark_uri              = local.dag_names.watermark_uri
+    mwaa_environment           = module.mwaa.environment_name
+    dag_s3_uri                 = module.mwaa.dag_s3_uri
+    pii_salt_secret_id         = module.secrets.pii_salt_secret_name
   }
+}
+
+output "airflow_variables_prefix" {
+  description = "Secrets Manager prefix of the DAG's Airflow Variables; the deploy step sets LAKEHOUSE_ARTIFACTS_VERSION there."
+  value       = local.airflow_variables_prefix
 }
 
 output "analyst_role_arn" {

@@ -61,6 +61,9 @@ def job_flow_overrides(s: Settings) -> dict[str, Any]:
         "Instances": {
             "InstanceGroups": groups,
             "Ec2SubnetId": s.get("emr.subnet_id"),
+            "EmrManagedMasterSecurityGroup": s.get("emr.security_groups.primary"),
+            "EmrManagedSlaveSecurityGroup": s.get("emr.security_groups.core"),
+            "ServiceAccessSecurityGroup": s.get("emr.security_groups.service_access"),
             # Steps are added after creation; the DAG (or the idle timeout) ends the cluster.
             "KeepJobFlowAliveWhenNoSteps": True,
             "TerminationProtected": False,

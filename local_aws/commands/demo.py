@@ -1,12 +1,28 @@
-"""`lakehouse demo`: the whole local story, step by step, with a summary table at the end."""
+"""`lakehouse demo`: the whole local story, step by step, with a summary table at the end.
+
+MariaDB up, seed init, replicate (full load), bronze -> silver -> gold, then for each activity
+period: seed activity, replicate (CDC), an incremental run; reconcile against MySQL, the Athena
+queries of sql/athena/queries run locally, and a summary of rows per layer and step timings.
+
+The demo starts over each time: it empties the source database and removes the lake's layers
+(never the MariaDB data folder or the PII salt), so `make demo` can run again and again.
+"""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+from local_aws.cli import COMMANDS, CommandError
 from local_aws.runtime import local_config, local_mysql
+
+REPO = Path(__file__).resolve().parents[2]
+QUERY_DIR = REPO / "sql" / "athena" / "queries"
+# What the demo removes before it starts: the layers and everything derived from them.
+LAYER_FOLDERS = ("raw", "bronze", "silver", "gold", "_ops", "quarantine")
 
 
 @dataclass
@@ -18,40 +34,121 @@ class StepResult:
 
 def register(sub) -> None:
     p = sub.add_parser("demo", help="run the local pipeline end to end and print a summary")
+    p.add_argument("--scale", type=float, default=0.1, help="seed scale (default 0.1; 1 = 100,000 sales)")
+    p.add_argument("--seed", type=int, default=42, help="seed of the generator (default 42)")
+    p.add_argument("--periods", type=int, default=2, help="activity periods after the first load (default 2)")
     p.add_argument("--keep-mysql", action="store_true", help="leave MariaDB running at the end")
+    p.add_argument("--show", type=int, default=5, help="rows shown per query (default 5)")
     p.set_defaults(func=run)
 
 
 def _step(results: list[StepResult], name: str, fn: Callable[[], str]) -> None:
-    print(f"==> {name}", flush=True)
+    print(f"\n==> {name}", flush=True)
     start = time.monotonic()
     detail = fn()
     results.append(StepResult(name, time.monotonic() - start, detail))
     print(f"    {detail} ({results[-1].seconds:.1f}s)", flush=True)
 
 
-def _spark_smoke() -> str:
-    from spark_jobs.session import build_spark
+def _cli(*argv: str) -> None:
+    """Run a `lakehouse` sub-command in this process; a non-zero exit stops the demo."""
+    from local_aws import cli
 
-    cfg = local_config()
-    spark = build_spark("lakehouse-demo")
-    path = cfg.env.table_path("ops", "demo_smoke")
-    spark.range(5).write.format("delta").mode("overwrite").save(path)
-    n = spark.read.format("delta").load(path).count()
-    return f"Spark {spark.version} wrote and read a Delta table at {path} ({n} rows)"
+    code = cli.main(list(argv))
+    if code:
+        raise CommandError(f"`lakehouse {' '.join(argv)}` exited with {code}")
+
+
+def _start_over(root: Path) -> str:
+    from local_aws.runtime import mysql_info
+
+    removed = [name for name in LAYER_FOLDERS if (root / name).exists()]
+    for name in removed:
+        shutil.rmtree(root / name)
+    info = mysql_info()
+    conn = info.connect(autocommit=True)
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (info.database,)
+        )
+        has_tables = cur.fetchone()[0] > 0
+    if has_tables:
+        _cli("seed", "reset", "--yes")
+        removed.append(info.database)
+    return f"removed {', '.join(removed)}" if removed else "nothing to remove"
+
+
+def _table_rows(path: Path) -> int | None:
+    """Rows of a Delta table read with delta-rs (independent of Spark), None when it is absent."""
+    if not (path / "_delta_log").is_dir():
+        return None
+    from deltalake import DeltaTable
+
+    return DeltaTable(str(path)).to_pyarrow_dataset().count_rows()
+
+
+def _raw_rows(raw: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in raw.rglob("*.parquet"))
+
+
+def _layer_summary(cfg) -> list[tuple[str, int, int]]:
+    """(layer, tables, rows) for raw, bronze, silver and gold."""
+    out = [("raw", len(cfg.tables), _raw_rows(Path(cfg.env.paths["raw"])))]
+    for layer in ("bronze", "silver", "gold"):
+        base = Path(cfg.env.paths[layer])
+        counts = [n for d in sorted(base.glob("*")) if (n := _table_rows(d)) is not None]
+        out.append((layer, len(counts), sum(counts)))
+    return out
+
+
+def _queries(show: int) -> str:
+    files = sorted(QUERY_DIR.glob("*.sql"))
+    for f in files:
+        print(f"\n--- {f.relative_to(REPO)}", flush=True)
+        _cli("sql", str(f), "--show", str(show))
+    return f"{len(files)} queries ran"
 
 
 def run(args) -> int:
+    cfg = local_config()
+    root = Path(cfg.env.root)
     db = local_mysql()
     results: list[StepResult] = []
+    scale = f"{args.scale:g}"
     try:
         _step(results, "MariaDB up", lambda: f"listening on 127.0.0.1:{db.up().port}")
-        _step(results, "Spark + Delta", _spark_smoke)
+        _step(results, "start over", lambda: _start_over(root))
+        _step(
+            results,
+            f"seed init (scale {scale})",
+            lambda: _cli("seed", "init", "--scale", scale, "--seed", str(args.seed)) or "loaded",
+        )
+        _step(results, "replicate (full load)", lambda: _cli("replicate") or "raw files written")
+        _step(results, "bronze -> silver -> gold (full)", lambda: _cli("run") or "done")
+        for period in range(1, args.periods + 1):
+            _step(
+                results,
+                f"seed activity {period}",
+                lambda p=period: _cli("seed", "activity", "--period", str(p)) or "applied",
+            )
+            _step(results, f"replicate (CDC {period})", lambda: _cli("replicate") or "raw files written")
+            _step(results, f"incremental run {period}", lambda: _cli("run") or "done")
+        if "reconcile" in COMMANDS:
+            _step(results, "reconcile with MySQL", lambda: _cli("reconcile") or "every check passed")
+        if "sql" in COMMANDS and QUERY_DIR.is_dir():
+            _step(results, "Athena queries, locally", lambda: _queries(args.show))
     finally:
         if not args.keep_mysql:
             _step(results, "MariaDB down", lambda: "stopped" if db.down() else "was not running")
-    print()
-    print(f"{'step':<28}{'seconds':>10}  detail")
+    print("\nRows per layer")
+    print(f"{'layer':<10}{'tables':>8}{'rows':>14}")
+    for layer, tables, rows in _layer_summary(cfg):
+        print(f"{layer:<10}{tables:>8}{rows:>14,}")
+    print("\nSteps")
+    print(f"{'step':<36}{'seconds':>10}  detail")
     for r in results:
-        print(f"{r.name:<28}{r.seconds:>10.1f}  {r.detail}")
+        print(f"{r.name:<36}{r.seconds:>10.1f}  {r.detail}")
+    print(f"{'total':<36}{sum(r.seconds for r in results):>10.1f}")
     return 0

@@ -24,6 +24,7 @@ import requests
 from tests.dags.harness import (
     ARTIFACTS_VERSION,
     FAST,
+    GLUE_DATABASE_PREFIX,
     OFFICIAL_CONSTRAINTS_SAMPLE,
     PREFIX,
     REGION,
@@ -133,7 +134,7 @@ def cloud(moto_url, airflow_db, tmp_path, monkeypatch) -> Cloud:
         glue.create_crawler(
             Name=f"{PREFIX}-{layer}",
             Role=role,
-            DatabaseName=f"lakehouse_{layer}",
+            DatabaseName=f"{GLUE_DATABASE_PREFIX}_{layer}",
             Targets={
                 "DeltaTargets": [
                     {"DeltaTables": [f"s3://{PREFIX}-{layer}/x/"], "CreateNativeDeltaTable": True}
@@ -161,7 +162,11 @@ def cloud(moto_url, airflow_db, tmp_path, monkeypatch) -> Cloud:
     variables = {
         "LAKEHOUSE_NAME_PREFIX": PREFIX,
         "LAKEHOUSE_BUCKET_PREFIX": PREFIX,
+        "LAKEHOUSE_GLUE_DATABASE_PREFIX": GLUE_DATABASE_PREFIX,
         "LAKEHOUSE_EMR_SUBNET_ID": "subnet-0123456789abcdef0",
+        "LAKEHOUSE_EMR_PRIMARY_SG_ID": "sg-0000000000000000a",
+        "LAKEHOUSE_EMR_CORE_SG_ID": "sg-0000000000000000b",
+        "LAKEHOUSE_EMR_SERVICE_ACCESS_SG_ID": "sg-0000000000000000c",
         "LAKEHOUSE_ALERTS_TOPIC_ARN": topic,
         "LAKEHOUSE_EMR_SERVERLESS_APPLICATION_ID": app["applicationId"],
         "LAKEHOUSE_EMR_SERVERLESS_ROLE_ARN": role,

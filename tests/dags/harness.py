@@ -32,6 +32,7 @@ DAGS_DIR = REPO / "dags"
 # moto's EMR ignores the request's signing region behind a custom endpoint and uses us-east-1.
 REGION = "us-east-1"
 PREFIX = "lh-test"
+GLUE_DATABASE_PREFIX = "lh_test"  # what Terraform derives from the name prefix
 ARTIFACTS_VERSION = "0123abc"
 DAG_ID = "lakehouse_pipeline"
 

@@ -7,11 +7,36 @@ import shutil
 
 import pytest
 
-from tests.dags.harness import ARTIFACTS_VERSION, PREFIX, run_dag, write_conf
+from lambda_seed.events import parse_event
+from tests.dags.harness import ARTIFACTS_VERSION, GLUE_DATABASE_PREFIX, PREFIX, run_dag, write_conf
 
 pytestmark = pytest.mark.slow
 
 SUCCESS, FAILED, SKIPPED = "success", "failed", "skipped"
+
+
+# Recorded service (harness.Call.service) -> IAM service prefix.
+IAM_PREFIX = {
+    "ElasticMapReduce": "elasticmapreduce",
+    "AWSGlue": "glue",
+    "AmazonAthena": "athena",
+    "AmazonDMSv20160101": "dms",
+    "query": "sns",
+}
+
+
+def assert_granted_to_mwaa(cloud) -> None:
+    """Every AWS call of the run is an action the MWAA execution role (Terraform) grants."""
+    from tests.terraform.test_mwaa_role import granted_actions
+
+    granted = granted_actions()
+    made = {
+        "lambda:InvokeFunction" if c.service == "lambda" else f"{IAM_PREFIX[c.service]}:{c.action}"
+        for c in cloud.calls()
+        if c.service != "rest"  # S3's REST calls: tests/terraform/test_mwaa_role.py scopes them
+    }
+    assert made, "no AWS call recorded"
+    assert made <= granted, f"the DAG calls what the execution role does not grant: {made - granted}"
 
 
 def _artifact(name: str) -> str:
@@ -28,7 +53,7 @@ def test_first_run_seeds_starts_dms_runs_every_layer_and_terminates(airflow_db, 
     # The Lambda got the init event.
     (invoke,) = cloud.calls("lambda", "Invoke")
     assert invoke.body["mode"] == "init"
-    assert invoke.body["period"]
+    assert parse_event(invoke.body).mode == "init"  # the Lambda's own validation accepts it
     assert f"/functions/{PREFIX}-seed/" in invoke.url
     # DMS: never started, so start-replication, and the run waited until it was running.
     (start,) = cloud.calls("AmazonDMSv20160101", "StartReplicationTask")
@@ -45,6 +70,9 @@ def test_first_run_seeds_starts_dms_runs_every_layer_and_terminates(airflow_db, 
     assert request["SecurityConfiguration"] == f"{PREFIX}-emr"
     assert request["LogUri"] == f"s3://{PREFIX}-logs/emr/"
     assert request["Instances"]["Ec2SubnetId"] == "subnet-0123456789abcdef0"
+    assert request["Instances"]["EmrManagedMasterSecurityGroup"] == "sg-0000000000000000a"
+    assert request["Instances"]["EmrManagedSlaveSecurityGroup"] == "sg-0000000000000000b"
+    assert request["Instances"]["ServiceAccessSecurityGroup"] == "sg-0000000000000000c"
     assert request["Instances"]["KeepJobFlowAliveWhenNoSteps"] is True
     groups = {g["InstanceRole"]: g for g in request["Instances"]["InstanceGroups"]}
     assert groups["TASK"]["Market"] == "SPOT" and groups["CORE"]["Market"] == "ON_DEMAND"
@@ -83,12 +111,13 @@ def test_first_run_seeds_starts_dms_runs_every_layer_and_terminates(airflow_db, 
     assert sorted(crawled) == [f"{PREFIX}-gold", f"{PREFIX}-silver"]
     (query,) = cloud.calls("AmazonAthena", "StartQueryExecution")
     assert query.body["QueryString"] == "SELECT count(*) AS row_count FROM fact_sales"
-    assert query.body["QueryExecutionContext"]["Database"] == "lakehouse_gold"
+    assert query.body["QueryExecutionContext"]["Database"] == f"{GLUE_DATABASE_PREFIX}_gold"
     assert query.body["WorkGroup"] == f"{PREFIX}-analytics"
-    assert query.body["ResultConfiguration"]["OutputLocation"] == f"s3://{PREFIX}-athena-results/dag-checks/"
+    assert query.body["ResultConfiguration"]["OutputLocation"] == f"s3://{PREFIX}-athena-results/results/"
     assert states["check_gold_rows"] == SUCCESS
     assert set(cloud.watermark()["keys_at_last_modified"]) <= set(raw_keys)
     assert cloud.sns_messages() == []
+    assert_granted_to_mwaa(cloud)
 
 
 def test_later_runs_resume_dms_and_skip_the_cluster_without_new_files(airflow_db, cloud):
@@ -102,7 +131,8 @@ def test_later_runs_resume_dms_and_skip_the_cluster_without_new_files(airflow_db
     second, states = run_dag(airflow_db)
 
     assert second.state == SUCCESS, states
-    assert [c.body["mode"] for c in cloud.calls("lambda", "Invoke")] == ["init", "activity"]
+    events = [parse_event(c.body) for c in cloud.calls("lambda", "Invoke")]
+    assert [(e.mode, e.period) for e in events] == [("init", None), ("activity", None)]  # None: next
     starts = [
         c.body["StartReplicationTaskType"] for c in cloud.calls("AmazonDMSv20160101", "StartReplicationTask")
     ]
@@ -151,6 +181,7 @@ def test_failed_step_fails_the_run_and_still_terminates_the_cluster(airflow_db, 
     assert cloud.watermark() is None
     (alert,) = cloud.sns_messages()
     assert run.run_id in alert[1] and "watch_step_silver" in alert[1]
+    assert_granted_to_mwaa(cloud)  # sns:Publish included
 
 
 def test_emr_serverless_runs_one_job_per_layer_instead_of_a_cluster(airflow_db, cloud, tmp_path, monkeypatch):

@@ -65,14 +65,15 @@ def test_dms_s3_settings_are_the_raw_zone_contract(conf):
     assert conf["dms_s3_settings"]["timestamp_column_name"] == CONTRACT["commit_ts_column"]
 
 
-def test_every_table_has_a_bronze_and_a_silver_crawler(conf):
+def test_one_crawler_per_layer_with_every_table(conf):
     crawlers = conf["crawlers"]
+    # No gold crawler without conf/gold.yaml: a crawler needs at least one target.
+    assert sorted(crawlers) == ["lakehouse-test-bronze", "lakehouse-test-silver"]
     for layer in ("bronze", "silver"):
-        for table in TABLES:
-            name = f"lakehouse-test-{layer}-{table}"
-            assert name in crawlers, f"no crawler {name}"
-            assert crawlers[name]["layer"] == layer
-    assert len(crawlers) == 2 * len(TABLES)  # no gold models without conf/gold.yaml
+        crawler = crawlers[f"lakehouse-test-{layer}"]
+        assert crawler["layer"] == layer
+        tables = [p.rstrip("/").rsplit("/", 1)[1] for p in crawler["paths"]]
+        assert tables == TABLES
 
 
 def test_crawlers_target_where_the_spark_jobs_write(conf, monkeypatch):
@@ -80,8 +81,9 @@ def test_crawlers_target_where_the_spark_jobs_write(conf, monkeypatch):
     monkeypatch.setenv("LAKEHOUSE_BUCKET_PREFIX", BUCKET_PREFIX)
     env = load_environment(CONF, "aws")
     for crawler in conf["crawlers"].values():
-        table = crawler["path"].rstrip("/").rsplit("/", 1)[1]
-        assert crawler["path"] == env.table_path(crawler["layer"], table) + "/"
+        for path in crawler["paths"]:
+            table = path.rstrip("/").rsplit("/", 1)[1]
+            assert path == env.table_path(crawler["layer"], table) + "/"
 
 
 def test_lake_buckets_come_from_the_aws_environment(conf, monkeypatch):
@@ -134,9 +136,10 @@ def test_gold_models_get_crawlers_and_sql_files_named_queries(tmp_path):
         },
     )
     assert conf["gold_model_names"] == ["dim_date", "fact_sales"]
-    for model in ("dim_date", "fact_sales"):
-        crawler = conf["crawlers"][f"lakehouse-test-gold-{model}"]
-        assert crawler == {"layer": "gold", "path": f"s3://{BUCKET_PREFIX}-gold/{model}/"}
+    assert conf["crawlers"]["lakehouse-test-gold"] == {
+        "layer": "gold",
+        "paths": [f"s3://{BUCKET_PREFIX}-gold/{m}/" for m in ("dim_date", "fact_sales")],
+    }
     assert conf["athena_named_queries"] == {
         "top_clients": {
             "database": "lakehouse_test_gold",
@@ -155,4 +158,6 @@ def test_a_new_table_in_the_registry_reaches_dms_and_the_crawlers(tmp_path):
     conf = evaluate_conf(tmp_path, extra_files={"conf/tables.yaml": registry})
     assert "returns" in [r["object-locator"]["table-name"] for r in rules_of(conf, "selection")]
     assert "returns" in [r["object-locator"]["table-name"] for r in rules_of(conf, "transformation")]
-    assert {"lakehouse-test-bronze-returns", "lakehouse-test-silver-returns"} <= set(conf["crawlers"])
+    for layer in ("bronze", "silver"):
+        paths = conf["crawlers"][f"lakehouse-test-{layer}"]["paths"]
+        assert f"s3://lakehouse-test-123456789012-{layer}/returns/" in paths

@@ -239,7 +239,7 @@ def test_crawlers_are_native_delta_from_conf():
     assert crawler["for_each"] == "${var.crawlers}"
     target = nested(crawler, "delta_target")[0]
     assert target == {
-        "delta_tables": ["${each.value.path}"],
+        "delta_tables": "${each.value.paths}",
         "write_manifest": False,
         "create_native_delta_table": True,
     }

@@ -129,6 +129,11 @@ output "conf" {
     athena_named_queries = local.athena_named_queries
     pii_salt_secret_name = local.pii_salt_secret_name
     dag_requirements     = local.dag_requirements_file
+    name_values          = local.name_values
+    dag_names            = local.dag_names
+    dag_locations        = local.dag_locations
+    dag_bucket_purpose   = local.dag_bucket_purpose
+    required_deployment_values = local.required_deployment_values
   }
 }
 """

@@ -1,5 +1,5 @@
 resource "aws_athena_workgroup" "this" {
-  name        = var.name_prefix
+  name        = var.workgroup_name
   description = "${var.name_prefix}: queries over the gold (and silver) Delta tables"
 
   configuration {
@@ -14,7 +14,7 @@ resource "aws_athena_workgroup" "this" {
     }
 
     result_configuration {
-      output_location = "s3://${var.results_bucket_name}/results/"
+      output_location = var.output_location
 
       encryption_configuration {
         encryption_option = "SSE_KMS"

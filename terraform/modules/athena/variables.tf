@@ -1,11 +1,21 @@
 variable "name_prefix" {
-  description = "Prefix of every resource name, e.g. lakehouse-dev. Also the workgroup's name."
+  description = "Prefix of every resource name, e.g. lakehouse-dev."
   type        = string
 }
 
-variable "results_bucket_name" {
-  description = "Bucket for query results."
+variable "workgroup_name" {
+  description = "Name of the workgroup: athena.workgroup of conf/orchestration.yaml, where the DAG's check runs."
   type        = string
+}
+
+variable "output_location" {
+  description = "s3:// location of query results, enforced for every query: athena.output_location of conf/orchestration.yaml."
+  type        = string
+
+  validation {
+    condition     = can(regex("^s3://[^/]+/.*/$", var.output_location))
+    error_message = "output_location must be an s3:// URI of a folder (ending in /)."
+  }
 }
 
 variable "kms_key_arn" {

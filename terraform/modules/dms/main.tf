@@ -224,7 +224,7 @@ resource "aws_dms_s3_endpoint" "this" {
 # --- The task: full load, then change data capture ----------------------------------------
 
 resource "aws_dms_replication_task" "this" {
-  replication_task_id      = "${var.name_prefix}-cdc"
+  replication_task_id      = var.replication_task_id
   migration_type           = "full-load-and-cdc"
   replication_instance_arn = aws_dms_replication_instance.this.replication_instance_arn
   source_endpoint_arn      = aws_dms_endpoint.this.endpoint_arn

@@ -3,6 +3,11 @@ variable "name_prefix" {
   type        = string
 }
 
+variable "replication_task_id" {
+  description = "Identifier of the replication task: dms.replication_task_id of conf/orchestration.yaml, which the DAG looks up."
+  type        = string
+}
+
 variable "subnet_ids" {
   description = "Private subnets of the replication subnet group."
   type        = list(string)

@@ -32,7 +32,7 @@ data "aws_iam_policy_document" "service_assume" {
 }
 
 resource "aws_iam_role" "service" {
-  name               = "${var.name_prefix}-emr-service"
+  name               = var.names.service_role
   assume_role_policy = data.aws_iam_policy_document.service_assume.json
   tags               = var.tags
 }
@@ -99,7 +99,7 @@ data "aws_iam_policy_document" "instance" {
   statement {
     sid       = "WriteClusterLogs"
     actions   = ["s3:PutObject"]
-    resources = ["${var.logs_bucket_arn}/emr/*"]
+    resources = ["${var.logs_bucket_arn}/${var.names.log_prefix}*"]
   }
 
   statement {
@@ -125,7 +125,7 @@ data "aws_iam_policy_document" "instance" {
 }
 
 resource "aws_iam_role" "instance" {
-  name               = "${var.name_prefix}-emr-ec2"
+  name               = var.names.instance_profile
   assume_role_policy = data.aws_iam_policy_document.instance_assume.json
   tags               = var.tags
 }
@@ -137,7 +137,7 @@ resource "aws_iam_role_policy" "instance" {
 }
 
 resource "aws_iam_instance_profile" "this" {
-  name = "${var.name_prefix}-emr-ec2"
+  name = var.names.instance_profile
   role = aws_iam_role.instance.name
   tags = var.tags
 }
@@ -145,7 +145,7 @@ resource "aws_iam_instance_profile" "this" {
 # --- Encryption at rest and in transit -----------------------------------------------------
 
 resource "aws_emr_security_configuration" "this" {
-  name = var.name_prefix
+  name = var.names.security_configuration
 
   configuration = jsonencode({
     EncryptionConfiguration = {
@@ -174,4 +174,67 @@ resource "aws_emr_security_configuration" "this" {
       HttpPutResponseHopLimit               = 2
     }
   })
+}
+
+# --- EMR Serverless (compute: emr_serverless in conf/orchestration.yaml) -------------------
+
+data "aws_iam_policy_document" "serverless_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["emr-serverless.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+# The jobs do what they do on a cluster, and write their logs under the serverless log prefix.
+data "aws_iam_policy_document" "serverless" {
+  source_policy_documents = [data.aws_iam_policy_document.instance.json]
+
+  statement {
+    sid       = "WriteServerlessLogs"
+    actions   = ["s3:PutObject"]
+    resources = ["${var.logs_bucket_arn}/${var.serverless == null ? "" : var.serverless.log_prefix}*"]
+  }
+}
+
+resource "aws_iam_role" "serverless" {
+  count = var.serverless == null ? 0 : 1
+
+  name               = "${var.name_prefix}-emr-serverless"
+  assume_role_policy = data.aws_iam_policy_document.serverless_assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "serverless" {
+  count = var.serverless == null ? 0 : 1
+
+  name   = "lakehouse-jobs"
+  role   = aws_iam_role.serverless[0].id
+  policy = data.aws_iam_policy_document.serverless.json
+}
+
+# Without a network configuration the jobs reach S3, Glue and Secrets Manager over AWS's
+# public endpoints; they need nothing inside the VPC.
+resource "aws_emrserverless_application" "this" {
+  count = var.serverless == null ? 0 : 1
+
+  name          = var.name_prefix
+  release_label = var.serverless.release_label
+  type          = "spark"
+
+  auto_stop_configuration {
+    enabled              = true
+    idle_timeout_minutes = 15
+  }
+
+  tags = var.tags
 }

@@ -3,6 +3,25 @@ variable "name_prefix" {
   type        = string
 }
 
+variable "names" {
+  description = "The names RunJobFlow passes (conf/orchestration.yaml, emr section): service role, instance profile (also its role's name), security configuration, and the key prefix of log_uri in the logs bucket."
+  type = object({
+    service_role           = string
+    instance_profile       = string
+    security_configuration = string
+    log_prefix             = string
+  })
+}
+
+variable "serverless" {
+  description = "The EMR Serverless application and job role, for compute emr_serverless: release label and the key prefix of emr_serverless.log_uri in the logs bucket; null for none."
+  type = object({
+    release_label = string
+    log_prefix    = string
+  })
+  default = null
+}
+
 variable "kms_key_arn" {
   description = "KMS key for S3 objects (SSE-KMS) and local disks of the cluster."
   type        = string

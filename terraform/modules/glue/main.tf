@@ -103,14 +103,15 @@ resource "aws_glue_crawler" "this" {
   for_each = var.crawlers
 
   name                   = each.key
-  description            = "Native Delta table ${each.value.path}"
+  description            = "Native Delta tables of the ${each.value.layer} layer"
   database_name          = aws_glue_catalog_database.this[each.value.layer].name
   role                   = aws_iam_role.this.arn
   security_configuration = aws_glue_security_configuration.this.name
 
-  # Native Delta tables: engines (Athena v3) read the Delta log; no symlink manifests.
+  # Native Delta tables: engines (Athena v3) read the Delta log; no symlink manifests. One
+  # crawler per layer, one target path per table: the DAG starts one crawler per crawled layer.
   delta_target {
-    delta_tables              = [each.value.path]
+    delta_tables              = each.value.paths
     write_manifest            = false
     create_native_delta_table = true
   }

@@ -14,6 +14,6 @@ output "crawler_role_arn" {
 }
 
 output "crawler_targets" {
-  description = "Crawler name -> Delta table root it catalogues."
+  description = "Crawler name -> Delta table roots it catalogues."
   value       = { for k, c in aws_glue_crawler.this : k => one(c.delta_target).delta_tables }
 }

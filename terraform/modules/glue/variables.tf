@@ -12,15 +12,15 @@ variable "databases" {
 }
 
 variable "crawlers" {
-  description = "One native Delta crawler per table: crawler name -> { layer, path (s3:// URI of the table root) }."
+  description = "One native Delta crawler per layer: crawler name -> { layer, paths (s3:// URIs of the layer's table roots) }."
   type = map(object({
     layer = string
-    path  = string
+    paths = list(string)
   }))
 
   validation {
-    condition     = alltrue([for c in values(var.crawlers) : startswith(c.path, "s3://")])
-    error_message = "Every crawler path must be an s3:// URI of a Delta table root."
+    condition     = alltrue([for c in values(var.crawlers) : length(c.paths) > 0 && alltrue([for p in c.paths : startswith(p, "s3://")])])
+    error_message = "Every crawler needs at least one path, each an s3:// URI of a Delta table root."
   }
 }
 

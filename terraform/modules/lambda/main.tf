@@ -1,5 +1,5 @@
 locals {
-  function_name = "${var.name_prefix}-seed"
+  function_name = var.function_name
 }
 
 resource "aws_cloudwatch_log_group" "this" {

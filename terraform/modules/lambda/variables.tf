@@ -3,6 +3,11 @@ variable "name_prefix" {
   type        = string
 }
 
+variable "function_name" {
+  description = "Name of the function: seed.function_name of conf/orchestration.yaml, which the DAG invokes."
+  type        = string
+}
+
 variable "zip_path" {
   description = "Path of the deployment package built by `make lambda-zip` (dist/lambda_seed.zip)."
   type        = string

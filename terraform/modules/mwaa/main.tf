@@ -8,6 +8,12 @@ locals {
   name       = var.name_prefix
   o          = var.orchestration
   glue_arn   = "arn:aws:glue:${local.region}:${local.account_id}"
+
+  # What the DAG's calls are scoped to (tests/terraform/test_mwaa_role.py).
+  crawler_arns  = [for c in local.o.crawler_names : "${local.glue_arn}:crawler/${c}"]
+  workgroup_arn = "arn:aws:athena:${local.region}:${local.account_id}:workgroup/${local.o.athena_workgroup_name}"
+  cluster_arns  = "arn:aws:elasticmapreduce:${local.region}:${local.account_id}:cluster/*"
+  variables_arn = "arn:aws:secretsmanager:${local.region}:${local.account_id}:secret:${var.variables_prefix}/*"
 }
 
 resource "aws_s3_object" "this" {
@@ -87,9 +93,11 @@ data "aws_iam_policy_document" "this" {
     resources = [local.o.kms_key_arn]
   }
 
+  # --- What the DAG calls (dags/README.md, "What the infrastructure provides") ---------------
+
   statement {
     sid       = "InvokeSeedingLambda"
-    actions   = ["lambda:InvokeFunction", "lambda:GetFunction"]
+    actions   = ["lambda:InvokeFunction"]
     resources = [local.o.lambda_function_arn]
   }
 
@@ -106,16 +114,20 @@ data "aws_iam_policy_document" "this" {
     resources = ["*"]
   }
 
-  # RunJobFlow has no resource-level permissions; the cluster must carry the deployment's tag.
+  # RunJobFlow has no resource-level permissions; the request must carry the DAG's cluster tags
+  # (emr.tags of conf/orchestration.yaml), which DriveClusters then requires.
   statement {
     sid       = "CreateTransientClusters"
     actions   = ["elasticmapreduce:RunJobFlow", "elasticmapreduce:AddTags"]
     resources = ["*"]
 
-    condition {
-      test     = "StringEquals"
-      variable = "aws:RequestTag/Project"
-      values   = ["lakehouse"]
+    dynamic "condition" {
+      for_each = local.o.emr_cluster_tags
+      content {
+        test     = "StringEquals"
+        variable = "aws:RequestTag/${condition.key}"
+        values   = [condition.value]
+      }
     }
   }
 
@@ -123,27 +135,37 @@ data "aws_iam_policy_document" "this" {
     sid = "DriveClusters"
     actions = [
       "elasticmapreduce:AddJobFlowSteps", "elasticmapreduce:DescribeCluster", "elasticmapreduce:DescribeStep",
-      "elasticmapreduce:ListSteps", "elasticmapreduce:TerminateJobFlows", "elasticmapreduce:CancelSteps",
+      "elasticmapreduce:TerminateJobFlows",
     ]
-    resources = ["arn:aws:elasticmapreduce:${local.region}:${local.account_id}:cluster/*"]
+    resources = [local.cluster_arns]
+
+    dynamic "condition" {
+      for_each = local.o.emr_cluster_tags
+      content {
+        test     = "StringEquals"
+        variable = "aws:ResourceTag/${condition.key}"
+        values   = [condition.value]
+      }
+    }
+  }
+
+  # The EMR service role and the instance profile's role, named in RunJobFlow.
+  statement {
+    sid       = "PassEmrRoles"
+    actions   = ["iam:PassRole"]
+    resources = local.o.emr_role_arns
 
     condition {
       test     = "StringEquals"
-      variable = "aws:ResourceTag/Project"
-      values   = ["lakehouse"]
+      variable = "iam:PassedToService"
+      values   = ["elasticmapreduce.amazonaws.com", "ec2.amazonaws.com"]
     }
   }
 
   statement {
-    sid       = "PassPipelineRoles"
-    actions   = ["iam:PassRole"]
-    resources = local.o.pass_role_arns
-  }
-
-  statement {
-    sid       = "RunCrawlers"
-    actions   = ["glue:GetCrawler", "glue:StartCrawler", "glue:UpdateCrawler", "glue:GetCrawlerMetrics"]
-    resources = [for c in local.o.crawler_names : "${local.glue_arn}:crawler/${c}"]
+    sid       = "RunLayerCrawlers"
+    actions   = ["glue:StartCrawler", "glue:GetCrawler"]
+    resources = local.crawler_arns
   }
 
   statement {
@@ -158,8 +180,8 @@ data "aws_iam_policy_document" "this" {
 
   statement {
     sid       = "QueryAthena"
-    actions   = ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup"]
-    resources = ["arn:aws:athena:${local.region}:${local.account_id}:workgroup/${local.o.athena_workgroup_name}"]
+    actions   = ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution"]
+    resources = [local.workgroup_arn]
   }
 
   # GetDataAccess has no resource-level permissions; Lake Formation checks its own grants.
@@ -170,16 +192,96 @@ data "aws_iam_policy_document" "this" {
   }
 
   statement {
-    sid       = "ReadLakeForChecks"
+    sid       = "ReadGoldForAthena"
     actions   = ["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"]
     resources = flatten([for arn in local.o.read_bucket_arns : [arn, "${arn}/*"]])
   }
 
   statement {
-    sid       = "AthenaResults"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:GetBucketLocation", "s3:AbortMultipartUpload"]
-    resources = [local.o.athena_results_bucket_arn, "${local.o.athena_results_bucket_arn}/*"]
+    sid       = "AthenaResultsBucket"
+    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    resources = [local.o.athena_results.bucket_arn]
   }
+
+  statement {
+    sid       = "AthenaResults"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${local.o.athena_results.bucket_arn}/${local.o.athena_results.prefix}*"]
+  }
+
+  # The new-data check lists every table's raw prefix, and looks the watermark up: without
+  # ListBucket on its bucket, a missing watermark (the first run) answers 403, not 404.
+  statement {
+    sid       = "ListRawZoneAndWatermarkBucket"
+    actions   = ["s3:ListBucket"]
+    resources = distinct([local.o.raw_bucket_arn, local.o.watermark_bucket_arn])
+  }
+
+  statement {
+    sid       = "ReadWriteWatermark"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = [local.o.watermark_object_arn]
+  }
+
+  statement {
+    sid       = "PublishFailedRuns"
+    actions   = ["sns:Publish"]
+    resources = [local.o.alerts_topic_arn]
+  }
+
+  # The DAG's deployment values, read through the Secrets Manager secrets backend.
+  statement {
+    sid       = "ReadDagVariables"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [local.variables_arn]
+  }
+
+  dynamic "statement" {
+    for_each = local.o.emr_serverless == null ? [] : [local.o.emr_serverless]
+    content {
+      sid       = "RunServerlessJobs"
+      actions   = ["emr-serverless:StartJobRun", "emr-serverless:GetJobRun", "emr-serverless:CancelJobRun", "emr-serverless:GetApplication", "emr-serverless:StartApplication"]
+      resources = [statement.value.application_arn, "${statement.value.application_arn}/jobruns/*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.o.emr_serverless == null ? [] : [local.o.emr_serverless]
+    content {
+      sid       = "PassServerlessJobRole"
+      actions   = ["iam:PassRole"]
+      resources = [statement.value.execution_role_arn]
+
+      condition {
+        test     = "StringEquals"
+        variable = "iam:PassedToService"
+        values   = ["emr-serverless.amazonaws.com"]
+      }
+    }
+  }
+}
+
+# One secret per deployment value: the Airflow Variables the DAG renders (`${NAME}` in
+# conf/orchestration.yaml), under the secrets backend's variables_prefix.
+resource "aws_secretsmanager_secret" "this" {
+  #checkov:skip=CKV2_AWS_57:Configuration values (names, ids, ARNs), not credentials: nothing to rotate; Terraform rewrites them on every apply.
+  for_each = toset(keys(var.airflow_variables))
+
+  name                    = "${var.variables_prefix}/${each.key}"
+  description             = "Airflow Variable ${each.key} of the ${local.name} environment (from Terraform)"
+  kms_key_id              = local.o.kms_key_arn
+  recovery_window_in_days = 0
+  tags                    = var.tags
+}
+
+resource "aws_secretsmanager_secret_version" "this" {
+  for_each = toset(keys(var.airflow_variables))
+
+  secret_id = aws_secretsmanager_secret.this[each.key].id
+  # Write-only, as for the other secrets: the value never enters the state, and pull-request
+  # plans (denied secret values) need not read it. The version follows the value.
+  secret_string_wo         = var.airflow_variables[each.key]
+  secret_string_wo_version = parseint(substr(sha256(var.airflow_variables[each.key]), 0, 8), 16)
 }
 
 resource "aws_iam_role" "this" {
@@ -205,6 +307,13 @@ resource "aws_mwaa_environment" "this" {
   requirements_s3_path           = var.requirements_file == null ? null : aws_s3_object.this[0].key
   requirements_s3_object_version = var.requirements_file == null ? null : aws_s3_object.this[0].version_id
   webserver_access_mode          = "PRIVATE_ONLY"
+
+  # Variables come from Secrets Manager (<variables_prefix>/<NAME>); connections and
+  # configuration are not looked up there.
+  airflow_configuration_options = {
+    "secrets.backend"        = "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend"
+    "secrets.backend_kwargs" = jsonencode({ variables_prefix = var.variables_prefix, connections_prefix = null, config_prefix = null })
+  }
 
   network_configuration {
     subnet_ids         = slice(var.subnet_ids, 0, 2)
@@ -240,5 +349,5 @@ resource "aws_mwaa_environment" "this" {
 
   tags = var.tags
 
-  depends_on = [aws_iam_role_policy.this]
+  depends_on = [aws_iam_role_policy.this, aws_secretsmanager_secret_version.this]
 }

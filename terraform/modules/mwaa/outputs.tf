@@ -22,3 +22,8 @@ output "dag_s3_uri" {
   description = "Where the deploy workflow syncs the DAG folder."
   value       = "s3://${var.source_bucket_name}/${var.dag_s3_path}"
 }
+
+output "variable_secret_names" {
+  description = "Airflow Variable name -> the Secrets Manager secret holding it."
+  value       = { for k, s in aws_secretsmanager_secret.this : k => s.name }
+}

@@ -65,18 +65,45 @@ variable "log_level" {
 }
 
 variable "orchestration" {
-  description = "What the DAG drives, to scope the execution role: the seeding Lambda, the DMS task, EMR roles, crawlers, Athena and the buckets it reads."
+  description = "What the DAG drives, to scope the execution role: the seeding Lambda, the DMS task, the EMR roles and cluster tags, the layer crawlers, Athena, the raw zone, the watermark, the alerts topic and (compute emr_serverless) the EMR Serverless application."
   type = object({
-    lambda_function_arn       = string
-    dms_replication_task_arn  = string
-    pass_role_arns            = list(string)
-    crawler_names             = list(string)
-    athena_workgroup_name     = string
-    glue_database_names       = list(string)
-    read_bucket_arns          = list(string)
-    athena_results_bucket_arn = string
-    kms_key_arn               = string
+    lambda_function_arn      = string
+    dms_replication_task_arn = string
+    emr_role_arns            = list(string)
+    emr_cluster_tags         = map(string)
+    crawler_names            = list(string)
+    athena_workgroup_name    = string
+    glue_database_names      = list(string)
+    read_bucket_arns         = list(string)
+    athena_results = object({
+      bucket_arn = string
+      prefix     = string
+    })
+    raw_bucket_arn       = string
+    watermark_bucket_arn = string
+    watermark_object_arn = string
+    alerts_topic_arn     = string
+    emr_serverless = optional(object({
+      application_arn    = string
+      execution_role_arn = string
+    }))
+    kms_key_arn = string
   })
+
+  validation {
+    condition     = length(var.orchestration.emr_cluster_tags) > 0
+    error_message = "emr_cluster_tags must hold at least one tag: the execution role only drives clusters that carry them."
+  }
+}
+
+variable "variables_prefix" {
+  description = "Secrets Manager name prefix of the Airflow Variables (the secrets backend's variables_prefix)."
+  type        = string
+}
+
+variable "airflow_variables" {
+  description = "The DAG's deployment values (deployment_values of conf/orchestration.yaml) as Airflow Variables: NAME -> value. Names, ids and ARNs only, never credentials."
+  type        = map(string)
 }
 
 variable "tags" {
