@@ -137,11 +137,14 @@ def merge_once(
     update_set: dict[str, str] | None = None,
     not_matched_insert: str | None = None,
     insert_values: dict[str, str] | None = None,
+    deterministic_source: bool = False,
 ) -> None:
     """One MERGE into `path` (target alias t, source alias s) under a transaction id.
 
     Clause order matters: a matched row is deleted when `matched_delete` holds, else updated when
     `matched_update` holds; an unmatched source row is inserted when `not_matched_insert` holds.
+    `deterministic_source`: the source gives the same rows each time it is read (e.g. it reads a
+    pinned table version), so Delta need not copy it before its two passes (one job less).
     """
     builder = DeltaTable.forPath(spark, path).alias("t").merge(source.alias("s"), condition)
     if matched_delete is not None:
@@ -150,8 +153,15 @@ def merge_once(
         builder = builder.whenMatchedUpdate(condition=matched_update, set=update_set)
     if not_matched_insert is not None:
         builder = builder.whenNotMatchedInsert(condition=not_matched_insert, values=insert_values)
-    with _txn(spark, app_id, txn_version):
-        builder.execute()
+    materialize = "spark.databricks.delta.merge.materializeSource"
+    if deterministic_source:
+        spark.conf.set(materialize, "none")
+    try:
+        with _txn(spark, app_id, txn_version):
+            builder.execute()
+    finally:
+        if deterministic_source:
+            spark.conf.unset(materialize)
 
 
 def overwrite(df: DataFrame, path: str, app_id: str, txn_version: int) -> None:

@@ -21,7 +21,7 @@ from spark_jobs.config import Config, Expectation, Table
 from spark_jobs.faults import crash_point
 from spark_jobs.parallel import run_tables
 from spark_jobs.run_log import RunRecord
-from spark_jobs.schemas import OP, QUARANTINE_SCHEMA, VALID_FROM, history_schema, silver_schema
+from spark_jobs.schemas import OP, QUARANTINE_SCHEMA, RUN_ID, VALID_FROM, history_schema, silver_schema
 from spark_jobs.transforms.silver import (
     VIOLATIONS,
     current_state,
@@ -120,6 +120,7 @@ def _write_history(spark, cfg, table, changes, app_id, txn, run_id, rebuild: boo
         update_set={c: f"s.{c}" for c in columns},
         not_matched_insert="NOT s._delete",
         insert_values={c: f"s.{c}" for c in columns},
+        deterministic_source=True,  # built from a pinned bronze version
     )
 
 
@@ -215,6 +216,7 @@ def merge_table(
             update_set={c: f"s.{c}" for c in columns},
             not_matched_insert=f"s.{OP} <> 'D'",
             insert_values={c: f"s.{c}" for c in columns},
+            deterministic_source=True,  # built from a pinned bronze version
         )
     crash_point(f"silver:after_merge:{table.name}")
     record.rows_written = int(counts["latest"]) - record.rows_quarantined
@@ -228,10 +230,14 @@ def merge_table(
     return record.finish("ok")
 
 
-def count_missing_references(spark: SparkSession, cfg: Config, table: Table) -> int:
-    """Rows of a silver table whose `warn` reference has no parent row in silver."""
+def count_missing_references(spark: SparkSession, cfg: Config, table: Table, run_id: str) -> int:
+    """Rows a run wrote to a silver table whose `warn` reference has no parent row in silver.
+
+    Only the run's own rows: older rows were counted by the runs that wrote them, and the filter
+    lets Delta skip every file an incremental run did not rewrite.
+    """
     rules = [e for e in table.expectations if is_post_merge(e)]
-    child = delta_io.read(spark, cfg.env.table_path("silver", table.name))
+    child = delta_io.read(spark, cfg.env.table_path("silver", table.name)).filter(F.col(RUN_ID) == run_id)
     missing = 0
     for exp in rules:
         parent_path = cfg.env.table_path("silver", exp.table)
@@ -290,13 +296,15 @@ def run(
     to_check = [
         n
         for n in tables
-        if by_name[n].status == "ok" and any(is_post_merge(e) for e in cfg.table(n).expectations)
+        if by_name[n].status == "ok"
+        and by_name[n].rows_written
+        and any(is_post_merge(e) for e in cfg.table(n).expectations)
     ]
 
     def check(session: SparkSession, name: str) -> RunRecord:
         record = by_name[name]
         record.rows_warned = (record.rows_warned or 0) + count_missing_references(
-            session, cfg, cfg.table(name)
+            session, cfg, cfg.table(name), run_id
         )
         return record
 

@@ -1,0 +1,128 @@
+"""Benchmark of bronze and silver: a full run at a scale factor, then the incremental run of one period.
+
+Starts a private MariaDB (temp folder, free port), seeds it with lambda_seed at the scale factor,
+replicates it with the local replicator (full load), then times, in one Spark application (JVM
+start excluded):
+  1. bronze full, 2. silver full,
+  3. one activity period replicated (CDC), 4. bronze incremental, 5. silver incremental,
+and prints seconds, the Spark jobs each step started, and the ratio incremental / full.
+Goals at scale 1 on 2 cores: silver full <= 90 s; incremental <= 25% of full.
+With --profile, a second period is applied and silver runs one table at a time to count the
+Spark jobs each table's incremental MERGE costs.
+
+    .venv/bin/python bench/bench_silver.py [--scale 1] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from lambda_seed import core as seed  # noqa: E402
+from local_aws.mariadb import LocalMariaDB, free_port  # noqa: E402
+from local_aws.replicator import Options, Replicator, SourceSettings  # noqa: E402
+from spark_jobs.config import load_config  # noqa: E402
+from spark_jobs.main import run_layers  # noqa: E402
+
+
+def last_job_id(spark) -> int:
+    """The newest Spark job id: ids only grow, so a difference counts the jobs a step started."""
+    ids = spark.sparkContext.statusTracker().getJobIdsForGroup(None)
+    return max(ids) if ids else -1
+
+
+def timed(label: str, fn, spark=None):
+    before = last_job_id(spark) if spark is not None else None
+    t0 = time.monotonic()
+    result = fn()
+    seconds = time.monotonic() - t0
+    jobs = f", {last_job_id(spark) - before} Spark jobs" if spark is not None else ""
+    print(f"{label:<22} {seconds:8.1f} s{jobs}", flush=True)
+    return seconds, result
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--profile", action="store_true", help="count Spark jobs per table of incremental silver")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="bench-silver-") as tmp:
+        os.environ["LAKEHOUSE_ROOT"] = str(Path(tmp) / "lake")
+        os.environ.setdefault("LAKEHOUSE_PII_SALT", "bench-salt")
+        cfg = load_config("local")
+        server = LocalMariaDB(Path(tmp) / "mysql", port=free_port())
+        info = server.up()
+        spark = None
+        try:
+            database = "salesdb"
+            admin = info.connect(database="", autocommit=True)
+            with admin, admin.cursor() as cur:
+                cur.execute(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+            source = SourceSettings(info.host, info.port, info.user, info.password, database)
+            options = Options(target=cfg.env.paths["raw"])
+
+            def seed_step(period: int | None = None):
+                conn = info.connect(database=database)
+                with conn:
+                    if period is None:
+                        return seed.init(conn, args.scale, args.seed)
+                    return seed.activity(conn, period)
+
+            _, manifest = timed("seed init", seed_step)
+            rows = sum(t["insert"] for t in manifest["changes"].values())
+            print(f"  {rows:,} source rows at scale {args.scale:g}")
+            timed("replicate full load", lambda: Replicator(cfg, source, options).run())
+
+            from spark_jobs.session import build_spark
+
+            spark_cfg = cfg.env.settings.get("spark", {})
+            spark = build_spark(
+                "bench-silver",
+                shuffle_partitions=spark_cfg.get("shuffle_partitions"),
+                driver_memory=spark_cfg.get("driver_memory", "4g"),
+            )
+            tables = list(cfg.tables)
+
+            def layer(name: str, run_id: str, only: list[str] | None = None):
+                return run_layers(spark, cfg, [name], only or tables, set(), run_id)
+
+            bronze_full, _ = timed("bronze full", lambda: layer("bronze", "full"), spark)
+            silver_full, _ = timed("silver full", lambda: layer("silver", "full"), spark)
+            _, period = timed("seed activity period", lambda: seed_step(1))
+            changed = sum(sum(c.values()) for c in period["changes"].values())
+            print(f"  {changed:,} row changes in the period")
+            timed("replicate cdc", lambda: Replicator(cfg, source, options).run())
+            bronze_inc, _ = timed("bronze incremental", lambda: layer("bronze", "inc"), spark)
+            silver_inc, _ = timed("silver incremental", lambda: layer("silver", "inc"), spark)
+            timed("silver noop rerun", lambda: layer("silver", "noop"), spark)
+
+            print(f"silver full: {silver_full:.1f} s (goal: <= 90 s at scale 1)")
+            print(
+                f"incremental / full: bronze {bronze_inc / bronze_full:.0%}, "
+                f"silver {silver_inc / silver_full:.0%}, "
+                f"both {(bronze_inc + silver_inc) / (bronze_full + silver_full):.0%} (goal: <= 25%)"
+            )
+            if args.profile:
+                seed_step(2)
+                Replicator(cfg, source, options).run()
+                layer("bronze", "profile")
+                for name in tables:
+                    timed(f"  silver {name}", lambda n=name: layer("silver", "profile", [n]), spark)
+        finally:
+            if spark is not None:
+                spark.stop()
+            server.down()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
