@@ -381,3 +381,49 @@ def load_config(env: str = "local", conf_dir: Path | str | None = None) -> Confi
         if path.stem not in {"tables", "raw_contract"}:
             extra[path.stem] = _read_yaml(path)
     return Config(conf_dir=conf_dir, database=database, tables=tables, raw=raw, env=environment, extra=extra)
+
+
+# ---------------------------------------------------------------------------------------------
+# Gold models (conf/gold.yaml)
+
+
+@dataclass(frozen=True)
+class GoldModel:
+    name: str
+    grain: str
+    unique_key: tuple[str, ...]
+    depends_on: tuple[str, ...]
+    scope: tuple[str, ...]  # columns an incremental run replaces rows by; () = rebuilt whole
+
+
+def gold_models(cfg: Config) -> dict[str, GoldModel]:
+    """The gold models of conf/gold.yaml, in build order; ConfigError names the file and key."""
+    file = cfg.conf_dir / "gold.yaml"
+    data = cfg.extra.get("gold")
+    if data is None:
+        raise ConfigError(file, "models", "file missing: gold needs conf/gold.yaml")
+    models = _req(data, "models", file, "", dict)
+    out = {}
+    for name, raw in models.items():
+        key = f"models.{name}"
+        if not isinstance(raw, dict):
+            raise ConfigError(file, key, "expected a mapping")
+
+        def names(field_name: str, required: bool = True, raw=raw, key=key) -> tuple[str, ...]:
+            value = raw.get(field_name)
+            if value is None and not required:
+                return ()
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+                raise ConfigError(file, f"{key}.{field_name}", "expected a column name or a list of them")
+            return tuple(value)
+
+        out[name] = GoldModel(
+            name=name,
+            grain=str(_req(raw, "grain", file, key + ".", str)),
+            unique_key=names("unique_key"),
+            depends_on=names("depends_on"),
+            scope=names("scope", required=False),
+        )
+    return out

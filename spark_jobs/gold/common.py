@@ -1,0 +1,50 @@
+"""Shared column rules of the gold models."""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+VALID_FROM, VALID_TO, IS_CURRENT = "valid_from", "valid_to", "is_current"
+
+
+def date_key(ts: str) -> Column:
+    """yyyymmdd as an integer, the key of dim_date."""
+    return F.date_format(F.col(ts), "yyyyMMdd").cast("int")
+
+
+def month(ts: str) -> Column:
+    """The first day of the timestamp's month."""
+    return F.trunc(F.to_date(F.col(ts)), "MM")
+
+
+def surrogate_key(business_key: str, valid_from: str = VALID_FROM) -> Column:
+    """A version's key: a hash of the business key and the version's start, so a rebuild gives
+    the same keys as the incremental runs did."""
+    return F.xxhash64(F.col(business_key), F.col(valid_from))
+
+
+def restrict(df: DataFrame, scope: DataFrame | None) -> DataFrame:
+    """The rows of `df` whose scope columns hold one of the scope's values (all when None)."""
+    if scope is None:
+        return df
+    return df.join(F.broadcast(scope), on=scope.columns, how="left_semi")
+
+
+def version_at(
+    facts: DataFrame, versions: DataFrame, business_key: str, at: str, sk: str, row_key: str
+) -> DataFrame:
+    """Add `sk`: the version of `business_key` valid at `at` (valid_from <= at < next version).
+
+    A fact older than the first version (a sale recorded before its client's first change was
+    captured) takes the earliest version, so a known key never gets a NULL surrogate key.
+    """
+    cand = facts.select(row_key, business_key, at).join(
+        versions.select(business_key, sk, F.col(VALID_FROM).alias("_vf")), on=business_key
+    )
+    applies = F.col("_vf") <= F.col(at)
+    order = Window.partitionBy(row_key).orderBy(
+        applies.desc(), F.when(applies, F.col("_vf")).desc_nulls_last(), F.col("_vf").asc()
+    )
+    chosen = cand.withColumn("_rn", F.row_number().over(order)).filter("_rn = 1").select(row_key, sk)
+    return facts.join(chosen, on=row_key, how="left")

@@ -1,0 +1,415 @@
+"""Gold: the star schema, rebuilt in full or refreshed from silver's change data feed.
+
+Full (first run, or `--full-refresh gold` / any gold model name): every model is built from
+silver and overwritten.
+
+Incremental (default): the silver versions gold consumed last are kept in `<ops>/gold_progress`.
+The change data feed since then names what changed: sales, their items, clients (and their
+addresses), products, sales people. From that the job derives the affected scope of every model
+(conf/gold.yaml `scope`): the dimension keys, the sales (including the sales of clients and
+products whose history changed, as the version valid at a sale may have moved), and the dates,
+months and clients those sales fall on before and after the change. Only those rows are
+recomputed and MERGEd; rows of the scope that no longer exist are deleted.
+
+Every recomputation reads silver's current state, so it is idempotent: a run killed half way
+recomputes the same scope on the next run. The aggregate scope is written to
+`<ops>/gold_pending` before the facts change and cleared with the progress, so a rerun after a
+crash between the facts and the aggregates still refreshes the aggregates of removed rows.
+
+The grain (unique key) of every model is checked on every run; a duplicate fails the run.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from spark_jobs import delta_io
+from spark_jobs.config import Config, GoldModel, gold_models
+from spark_jobs.faults import crash_point
+from spark_jobs.gold import (
+    agg_client_lifetime,
+    agg_daily_sales,
+    agg_product_month,
+    agg_sales_person_month,
+    dim_client,
+    dim_date,
+    dim_product,
+    dim_sales_person,
+    fact_sales,
+    fact_sales_item,
+)
+from spark_jobs.run_log import RunRecord
+
+log = logging.getLogger(__name__)
+
+# Silver inputs of gold: current-state tables and SCD2 histories.
+SOURCES = (
+    "sales",
+    "sales_items",
+    "sales_people",
+    "clients_history",
+    "client_addresses_history",
+    "products_history",
+)
+PROGRESS_TABLE = "gold_progress"
+PENDING_TABLE = "gold_pending"
+PROGRESS_SCHEMA = T.StructType(
+    [
+        T.StructField("source", T.StringType(), False),
+        T.StructField("version", T.LongType(), False),
+        T.StructField("run_id", T.StringType(), False),
+    ]
+)
+# The aggregate scope a run is about to apply: one row per affected key, `kind` names the model.
+PENDING_SCHEMA = T.StructType(
+    [
+        T.StructField("kind", T.StringType(), False),
+        T.StructField("sale_date", T.DateType(), True),
+        T.StructField("product_id", T.IntegerType(), True),
+        T.StructField("sales_person_id", T.IntegerType(), True),
+        T.StructField("month", T.DateType(), True),
+        T.StructField("client_id", T.IntegerType(), True),
+    ]
+)
+AGG_SCOPES = {
+    "agg_daily_sales": ("sale_date",),
+    "agg_product_month": ("product_id", "month"),
+    "agg_sales_person_month": ("sales_person_id", "month"),
+    "agg_client_lifetime": ("client_id",),
+}
+
+
+class GrainError(RuntimeError):
+    """A gold model holds two rows with the same unique key."""
+
+
+class GoldInputError(RuntimeError):
+    """A silver input of gold is missing."""
+
+
+# --------------------------------------------------------------------------------------------
+# Reading and writing
+
+
+def _silver(spark: SparkSession, cfg: Config, name: str, version: int | None = None) -> DataFrame:
+    return delta_io.read(spark, cfg.env.table_path("silver", name), version)
+
+
+def _gold_path(cfg: Config, model: str) -> str:
+    return cfg.env.table_path("gold", model)
+
+
+def _read_progress(spark: SparkSession, cfg: Config) -> dict[str, int] | None:
+    path = cfg.env.table_path("ops", PROGRESS_TABLE)
+    if not delta_io.exists(spark, path):
+        return None
+    return {r["source"]: int(r["version"]) for r in delta_io.read(spark, path).collect()}
+
+
+def _write_progress(spark: SparkSession, cfg: Config, versions: dict[str, int], run_id: str) -> None:
+    rows = [(s, v, run_id) for s, v in sorted(versions.items())]
+    spark.createDataFrame(rows, PROGRESS_SCHEMA).write.format("delta").mode("overwrite").save(
+        cfg.env.table_path("ops", PROGRESS_TABLE)
+    )
+
+
+def _pending_path(cfg: Config) -> str:
+    return cfg.env.table_path("ops", PENDING_TABLE)
+
+
+def _write_pending(spark: SparkSession, cfg: Config, rows: list[tuple]) -> None:
+    spark.createDataFrame(rows, PENDING_SCHEMA).write.format("delta").mode("overwrite").save(
+        _pending_path(cfg)
+    )
+
+
+def _read_pending(spark: SparkSession, cfg: Config) -> list[tuple]:
+    path = _pending_path(cfg)
+    if not delta_io.exists(spark, path):
+        return []
+    return [tuple(r) for r in delta_io.read(spark, path).collect()]
+
+
+def _overwrite(df: DataFrame, path: str) -> None:
+    df.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(path)
+
+
+def _merge_scope(spark: SparkSession, path: str, rows: DataFrame, model: GoldModel, scope: DataFrame) -> None:
+    """Make the rows of `scope` in `path` equal `rows`: upsert changed rows, delete vanished ones."""
+    keys = list(model.unique_key)
+    existing = delta_io.read(spark, path).join(F.broadcast(scope), on=scope.columns, how="left_semi")
+    gone = existing.select(*keys).join(rows.select(*keys), on=keys, how="left_anti")
+    source = rows.withColumn("_gone", F.lit(False)).unionByName(
+        gone.withColumn("_gone", F.lit(True)), allowMissingColumns=True
+    )
+    columns = [c for c in rows.columns]
+    changed = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in columns if c not in keys) or "false"
+    (
+        DeltaTable.forPath(spark, path)
+        .alias("t")
+        .merge(source.alias("s"), " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys))
+        .whenMatchedDelete(condition="s._gone")
+        .whenMatchedUpdate(condition=f"NOT s._gone AND ({changed})", set={c: f"s.`{c}`" for c in columns})
+        .whenNotMatchedInsert(condition="NOT s._gone", values={c: f"s.`{c}`" for c in columns})
+        .execute()
+    )
+
+
+def check_grain(spark: SparkSession, path: str, model: GoldModel) -> None:
+    """Fail loudly when two rows of the model share its unique key."""
+    keys = list(model.unique_key)
+    dup = delta_io.read(spark, path).groupBy(*keys).count().filter(F.col("count") > 1).limit(1).collect()
+    if dup:
+        sample = ", ".join(f"{k}={dup[0][k]!r}" for k in keys)
+        raise GrainError(
+            f"gold model {model.name}: grain violated, {dup[0]['count']} rows share the unique key "
+            f"({', '.join(keys)}) = ({sample}); expected {model.grain}"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Full build
+
+
+def _build_all(spark: SparkSession, cfg: Config, models: dict[str, GoldModel], records: dict) -> None:
+    sales = _silver(spark, cfg, "sales")
+    items = _silver(spark, cfg, "sales_items")
+    built = {
+        "dim_date": lambda: dim_date.build(sales),
+        "dim_sales_person": lambda: dim_sales_person.build(_silver(spark, cfg, "sales_people")),
+        "dim_product": lambda: dim_product.build(_silver(spark, cfg, "products_history")),
+        "dim_client": lambda: dim_client.build(
+            _silver(spark, cfg, "clients_history"), _silver(spark, cfg, "client_addresses_history")
+        ),
+        "fact_sales_item": lambda: fact_sales_item.build(
+            items, sales, gold("dim_client"), gold("dim_product")
+        ),
+        "fact_sales": lambda: fact_sales.build(sales, items, gold("dim_client")),
+        "agg_daily_sales": lambda: agg_daily_sales.build(gold("fact_sales")),
+        "agg_product_month": lambda: agg_product_month.build(gold("fact_sales_item")),
+        "agg_sales_person_month": lambda: agg_sales_person_month.build(gold("fact_sales")),
+        "agg_client_lifetime": lambda: agg_client_lifetime.build(gold("fact_sales")),
+    }
+
+    def gold(name: str) -> DataFrame:
+        return delta_io.read(spark, _gold_path(cfg, name))
+
+    for name in models:
+        crash_point(f"gold:before_model:{name}")
+        _overwrite(built[name](), _gold_path(cfg, name))
+        records[name].message = "full rebuild"
+
+
+# --------------------------------------------------------------------------------------------
+# Incremental
+
+
+def _aggregate_keys(touched_sales: DataFrame, touched_items: DataFrame) -> DataFrame:
+    """The aggregate rows the touched facts fall on, in the shape of PENDING_SCHEMA."""
+    month = F.trunc(F.to_date("sold_at"), "MM")
+    wanted = {
+        "agg_daily_sales": (touched_sales, {"sale_date": F.to_date("sold_at")}),
+        "agg_product_month": (touched_items, {"product_id": F.col("product_id"), "month": month}),
+        "agg_sales_person_month": (
+            touched_sales,
+            {"sales_person_id": F.col("sales_person_id"), "month": month},
+        ),
+        "agg_client_lifetime": (touched_sales, {"client_id": F.col("client_id")}),
+    }
+    out = None
+    for kind, (facts, columns) in wanted.items():
+        shaped = facts.select(
+            F.lit(kind).alias("kind"),
+            *[
+                (columns[f.name] if f.name in columns else F.lit(None)).cast(f.dataType).alias(f.name)
+                for f in PENDING_SCHEMA.fields[1:]
+            ],
+        )
+        out = shaped if out is None else out.unionByName(shaped)
+    return out.distinct()
+
+
+def _changed_ids(spark, cfg, source: str, column: str, since: int, until: int) -> set[int]:
+    if until <= since:
+        return set()
+    changes = delta_io.read_changes(spark, cfg.env.table_path("silver", source), since + 1, until)
+    return {r[0] for r in changes.select(column).distinct().collect() if r[0] is not None}
+
+
+def _ids_frame(spark: SparkSession, column: str, ids: set[int]) -> DataFrame:
+    return spark.createDataFrame(
+        [(int(i),) for i in sorted(ids)], T.StructType([T.StructField(column, T.IntegerType())])
+    )
+
+
+def _refresh(
+    spark: SparkSession,
+    cfg: Config,
+    models: dict[str, GoldModel],
+    before: dict[str, int],
+    now: dict[str, int],
+    records: dict,
+) -> None:
+    def changed(source: str, column: str) -> set[int]:
+        return _changed_ids(spark, cfg, source, column, before.get(source, -1), now[source])
+
+    sales = _silver(spark, cfg, "sales")
+    items = _silver(spark, cfg, "sales_items")
+
+    def gold(name: str) -> DataFrame:
+        return delta_io.read(spark, _gold_path(cfg, name))
+
+    people = changed("sales_people", "id")
+    products = changed("products_history", "id")
+    clients = changed("clients_history", "id") | changed("client_addresses_history", "client_id")
+    sale_ids = changed("sales", "id") | changed("sales_items", "sale_id")
+    # The version valid at a sale may move when a client's or product's history changes.
+    if clients:
+        sale_ids |= {
+            r[0]
+            for r in sales.join(_ids_frame(spark, "client_id", clients), "client_id", "left_semi")
+            .select("id")
+            .collect()
+        }
+    if products:
+        sale_ids |= {
+            r[0]
+            for r in items.join(_ids_frame(spark, "product_id", products), "product_id", "left_semi")
+            .select("sale_id")
+            .distinct()
+            .collect()
+        }
+
+    # Dimensions.
+    def silver(name: str) -> DataFrame:
+        return _silver(spark, cfg, name)
+
+    dims = (
+        (
+            "dim_sales_person",
+            people,
+            "sales_person_id",
+            lambda s: dim_sales_person.build(silver("sales_people"), s),
+        ),
+        ("dim_product", products, "product_id", lambda s: dim_product.build(silver("products_history"), s)),
+        (
+            "dim_client",
+            clients,
+            "client_id",
+            lambda s: dim_client.build(silver("clients_history"), silver("client_addresses_history"), s),
+        ),
+    )
+    for name, ids, column, build in dims:
+        if ids:
+            crash_point(f"gold:before_model:{name}")
+            scope = _ids_frame(spark, column, ids)
+            _merge_scope(spark, _gold_path(cfg, name), build(scope), models[name], scope)
+            records[name].rows_read = len(ids)
+            records[name].message = f"{len(ids)} keys refreshed"
+
+    new_days = dim_date.build(sales)
+    current_days = gold("dim_date")
+    if new_days.exceptAll(current_days).limit(1).count() or current_days.exceptAll(new_days).limit(1).count():
+        _overwrite(new_days, _gold_path(cfg, "dim_date"))
+        records["dim_date"].message = "calendar range changed"
+
+    # Facts, and the aggregate scope of the sales before and after the change.
+    pending = _read_pending(spark, cfg)
+    if sale_ids:
+        scope = _ids_frame(spark, "sale_id", sale_ids)
+        new_items = fact_sales_item.build(items, sales, gold("dim_client"), gold("dim_product"), scope)
+        new_sales = fact_sales.build(sales, items, gold("dim_client"), scope)
+        touched_items = new_items.select("sale_id", "product_id", "sold_at").unionByName(
+            gold("fact_sales_item")
+            .join(scope, "sale_id", "left_semi")
+            .select("sale_id", "product_id", "sold_at")
+        )
+        touched_sales = new_sales.select("client_id", "sales_person_id", "sold_at").unionByName(
+            gold("fact_sales")
+            .join(scope, "sale_id", "left_semi")
+            .select("client_id", "sales_person_id", "sold_at")
+        )
+        keys = _aggregate_keys(touched_sales, touched_items)
+        pending = sorted(set(pending) | {tuple(r) for r in keys.collect()}, key=repr)
+        _write_pending(spark, cfg, pending)
+        crash_point("gold:before_model:fact_sales_item")
+        _merge_scope(spark, _gold_path(cfg, "fact_sales_item"), new_items, models["fact_sales_item"], scope)
+        crash_point("gold:before_model:fact_sales")
+        _merge_scope(spark, _gold_path(cfg, "fact_sales"), new_sales, models["fact_sales"], scope)
+        for name in ("fact_sales_item", "fact_sales"):
+            records[name].rows_read = len(sale_ids)
+            records[name].message = f"{len(sale_ids)} sales refreshed"
+
+    builders = {
+        "agg_daily_sales": lambda s: agg_daily_sales.build(gold("fact_sales"), s),
+        "agg_product_month": lambda s: agg_product_month.build(gold("fact_sales_item"), s),
+        "agg_sales_person_month": lambda s: agg_sales_person_month.build(gold("fact_sales"), s),
+        "agg_client_lifetime": lambda s: agg_client_lifetime.build(gold("fact_sales"), s),
+    }
+    for name, columns in AGG_SCOPES.items():
+        rows = [
+            tuple(r[PENDING_SCHEMA.fieldNames().index(c)] for c in columns) for r in pending if r[0] == name
+        ]
+        if not rows:
+            continue
+        crash_point(f"gold:before_model:{name}")
+        fields = [PENDING_SCHEMA[c] for c in columns]
+        scope = spark.createDataFrame(sorted(set(rows), key=repr), T.StructType(fields))
+        _merge_scope(spark, _gold_path(cfg, name), builders[name](scope), models[name], scope)
+        records[name].rows_read = len(rows)
+        records[name].message = f"{len(rows)} keys refreshed"
+    if pending:
+        _write_pending(spark, cfg, [])
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+
+
+def run(
+    spark: SparkSession, cfg: Config, run_id: str, full_refresh: set[str] | frozenset = frozenset()
+) -> list[RunRecord]:
+    """Refresh gold; returns one run record per model."""
+    models = gold_models(cfg)
+    now = {}
+    for source in SOURCES:
+        version = delta_io.version(spark, cfg.env.table_path("silver", source))
+        if version is None:
+            path = cfg.env.table_path("silver", source)
+            raise GoldInputError(f"gold needs silver table {source} at {path}: run silver first")
+        now[source] = version
+    before = _read_progress(spark, cfg)
+    missing = [m for m in models if not delta_io.exists(spark, _gold_path(cfg, m))]
+    rebuild = bool(set(full_refresh) & ({"gold"} | set(models))) or before is None or bool(missing)
+    records = {m: RunRecord(run_id=run_id, job="gold", table_name=m) for m in models}
+    versions_before = {m: delta_io.version(spark, _gold_path(cfg, m)) for m in models}
+
+    if rebuild:
+        log.info(
+            "gold: full rebuild (%s)", "requested" if full_refresh else f"missing: {missing or 'progress'}"
+        )
+        _build_all(spark, cfg, models, records)
+    elif before != now:
+        _refresh(spark, cfg, models, before, now, records)
+    changed = rebuild or before != now
+
+    for name, model in models.items():
+        path = _gold_path(cfg, name)
+        check_grain(spark, path, model)
+        version = delta_io.version(spark, path)
+        r = records[name]
+        r.target_version = version
+        r.source_version_from = min(before.values()) if before else None
+        r.source_version_to = max(now.values())
+        wrote = version != versions_before[name]
+        r.rows_written = delta_io.read(spark, path).count() if rebuild else None
+        r.finish("ok" if wrote else "noop")
+    if changed:
+        crash_point("gold:before_progress")
+        _write_progress(spark, cfg, now, run_id)
+    return list(records.values())
