@@ -14,13 +14,13 @@ locals {
   # The MWAA DAG's resource names; Terraform gives the resources exactly these names.
   orchestration = yamldecode(file("${local.conf_dir}/orchestration.yaml"))
   # Gold models (conf/gold.yaml, top-level `models:` keyed by model name); none until it exists.
-  gold_conf_file = "${local.conf_dir}/gold.yaml"
-  gold_models    = fileexists(local.gold_conf_file) ? yamldecode(file(local.gold_conf_file)).models : {}
+  gold_conf_file        = "${local.conf_dir}/gold.yaml"
+  gold_model_names_read = fileexists(local.gold_conf_file) ? keys(yamldecode(file(local.gold_conf_file)).models) : []
 
   source_database  = local.registry.source.database
   tables           = local.registry.tables
   table_names      = sort(keys(local.tables))
-  gold_model_names = sort(keys(local.gold_models))
+  gold_model_names = sort(local.gold_model_names_read)
 
   # --- Where each layer lives: conf/env/aws.yaml, with the deployment's bucket prefix --------
   layer_uris = {

@@ -8,6 +8,7 @@ where the Spark jobs actually read and write.
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from spark_jobs.config import load_environment
 from tests.terraform.tfhelpers import CONF, evaluate_conf, load_yaml
@@ -67,13 +68,16 @@ def test_dms_s3_settings_are_the_raw_zone_contract(conf):
 
 def test_one_crawler_per_layer_with_every_table(conf):
     crawlers = conf["crawlers"]
-    # No gold crawler without conf/gold.yaml: a crawler needs at least one target.
-    assert sorted(crawlers) == ["lakehouse-test-bronze", "lakehouse-test-silver"]
+    assert sorted(crawlers) == ["lakehouse-test-bronze", "lakehouse-test-gold", "lakehouse-test-silver"]
     for layer in ("bronze", "silver"):
         crawler = crawlers[f"lakehouse-test-{layer}"]
         assert crawler["layer"] == layer
         tables = [p.rstrip("/").rsplit("/", 1)[1] for p in crawler["paths"]]
         assert tables == TABLES
+    # The gold crawler holds one target per model of conf/gold.yaml.
+    models = sorted(yaml.safe_load((CONF / "gold.yaml").read_text())["models"])
+    gold = [p.rstrip("/").rsplit("/", 1)[1] for p in crawlers["lakehouse-test-gold"]["paths"]]
+    assert gold == models
 
 
 def test_crawlers_target_where_the_spark_jobs_write(conf, monkeypatch):
