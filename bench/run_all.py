@@ -72,8 +72,9 @@ def measure(scale: float, workdir: Path, driver_memory: str | None) -> dict:
         seed = lab.cli("seed", "init", "--scale", f"{scale:g}", "--json")
         seeded = sum(t["rows"] for t in json.loads(seed.stdout)["tables"].values())
         record("seed_init", seed, seeded)
+        load = lab.cli("replicate")
         full_raw = layer_rows(lab)["raw"]
-        record("replicate_full", lab.cli("replicate"), full_raw)
+        record("replicate_full", load, full_raw)
         full = lab.run()
         record("run_full", full, full_raw)
         rows_full = layer_rows(lab)
