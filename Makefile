@@ -17,14 +17,15 @@ export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(PY))
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: help bootstrap venv jars mariadb test demo lint format bench spark-zip lambda-zip clean distclean \
+.PHONY: help bootstrap venv jars mariadb test demo lint format bench chaos spark-zip lambda-zip clean distclean \
         tf-check workflows-check queries reconcile
 
 help:
 	@echo "make demo   - run the whole pipeline locally (bootstraps everything first)"
 	@echo "make test   - the test suite CI runs"
 	@echo "make lint   - ruff check and format check"
-	@echo "make bench  - benchmarks under bench/, printing their figures"
+	@echo "make bench  - the pipeline measured at SCALES (default 0.1 1 10): bench/run_all.py"
+	@echo "make chaos  - CHAOS_TRIALS fault trials (SIGKILLs, duplicates, concurrency...): bench/chaos.py"
 	@echo "make queries   - run every named Athena query on the local gold tables"
 	@echo "make reconcile - compare the local lake with the source database"
 	@echo "make jars   - fetch the Delta and S3A jars into jars/ with Maven"
@@ -85,8 +86,17 @@ spark-zip: venv
 lambda-zip: venv
 	$(PY) build/lambda_package.py dist
 
+# SCALES: seed scales for bench/run_all.py (scale 10 gets 12g of driver memory unless
+# LAKEHOUSE_DRIVER_MEMORY says otherwise). The per-component benchmarks bench/bench_*.py run alone.
+SCALES ?= 0.1 1 10
+CHAOS_TRIALS ?= 20
+CHAOS_SCALE ?= 0.02
+
 bench: bootstrap
-	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+	$(PY) bench/run_all.py --scales $(SCALES)
+
+chaos: bootstrap
+	$(PY) bench/chaos.py --trials $(CHAOS_TRIALS) --scale $(CHAOS_SCALE)
 
 # --- Infrastructure checks -------------------------------------------------------------------
 # checkov pins an old boto3 and ships its own hcl2 package, so it lives in its own virtual
