@@ -24,6 +24,20 @@ def surrogate_key(business_key: str, valid_from: str = VALID_FROM) -> Column:
     return F.xxhash64(F.col(business_key), F.col(valid_from))
 
 
+def reach_back(history: DataFrame, business_key: str) -> DataFrame:
+    """The first version of each key reaches back to the row's `created_at`.
+
+    A full load captures only the current state, so the first version in silver's history starts
+    at the last change before the load; before that the row was, as far as the lake can know, as
+    that first version shows. Facts older than the first change then find a version.
+    """
+    first = F.min(VALID_FROM).over(Window.partitionBy(business_key))
+    start = F.least(F.col("created_at"), F.col(VALID_FROM))
+    return history.withColumn(
+        VALID_FROM, F.when(F.col(VALID_FROM) == first, start).otherwise(F.col(VALID_FROM))
+    )
+
+
 def restrict(df: DataFrame, scope: DataFrame | None) -> DataFrame:
     """The rows of `df` whose scope columns hold one of the scope's values (all when None)."""
     if scope is None:

@@ -10,23 +10,40 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from spark_jobs.gold.common import IS_CURRENT, VALID_FROM, VALID_TO, restrict, surrogate_key
+from spark_jobs.gold.common import IS_CURRENT, VALID_FROM, VALID_TO, reach_back, restrict, surrogate_key
 
 CLIENT_COLUMNS = ("first_name", "last_name", "email", "phone", "segment", "status")
 ADDRESS_COLUMNS = ("city", "postal_code", "country")
+
+
+def _primary_intervals(addresses_history: DataFrame) -> DataFrame:
+    """When each address was its client's primary one: from its creation until it was demoted
+    (the first version with is_primary = 0; a move stamps updated_at on the old address) or
+    deleted. Derived from the address's own lifecycle, so an address demoted before the first
+    full load still has its primary years. City, postal code and country: the latest version's."""
+    per_address = Window.partitionBy("id").orderBy(F.col(VALID_FROM).desc())
+    latest = addresses_history.withColumn("_rn", F.row_number().over(per_address)).filter("_rn = 1")
+    spans = addresses_history.groupBy("id").agg(
+        F.min("created_at").alias("_a_from"),
+        F.min(F.when(F.col("is_primary") == 0, F.col(VALID_FROM))).alias("_demoted"),
+        F.max(F.col(IS_CURRENT).cast("int")).alias("_alive"),
+        F.max(VALID_TO).alias("_last_to"),
+    )
+    return latest.join(spans, on="id").select(
+        "client_id",
+        F.col("id").alias("address_id"),
+        *ADDRESS_COLUMNS,
+        "_a_from",
+        F.coalesce(F.col("_demoted"), F.when(F.col("_alive") == 0, F.col("_last_to"))).alias("_a_to"),
+    )
 
 
 def build(
     clients_history: DataFrame, addresses_history: DataFrame, scope: DataFrame | None = None
 ) -> DataFrame:
     clients = restrict(clients_history.withColumnRenamed("id", "client_id"), scope)
-    primary = restrict(addresses_history.filter(F.col("is_primary") == 1), scope).select(
-        "client_id",
-        F.col("id").alias("address_id"),
-        *ADDRESS_COLUMNS,
-        F.col(VALID_FROM).alias("_a_from"),
-        F.col(VALID_TO).alias("_a_to"),
-    )
+    clients = reach_back(clients, "client_id")
+    primary = _primary_intervals(restrict(addresses_history, scope))
     life = clients.groupBy("client_id").agg(
         F.min(VALID_FROM).alias("_start"),
         # A client whose last version is closed was deleted then; otherwise it is still alive.

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from spark_jobs.gold.common import IS_CURRENT, VALID_FROM, VALID_TO, restrict, surrogate_key
+from spark_jobs.gold.common import IS_CURRENT, VALID_FROM, VALID_TO, reach_back, restrict, surrogate_key
 
 
 def build(products_history: DataFrame, scope: DataFrame | None = None) -> DataFrame:
     df = products_history.withColumnRenamed("id", "product_id")
-    df = restrict(df, scope)
+    df = reach_back(restrict(df, scope), "product_id")
     return df.select(
         surrogate_key("product_id").alias("product_sk"),
         "product_id",
