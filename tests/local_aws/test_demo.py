@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from local_aws.mariadb import free_port, local_instance
-from spark_jobs.config import DEFAULT_CONF_DIR
+from spark_jobs.config import DEFAULT_CONF_DIR, gold_models, load_config
 
 REPO = DEFAULT_CONF_DIR.parent
 DEMO_ARGS = ("--scale", "0.01", "--periods", "1", "--show", "2")
@@ -54,6 +54,8 @@ def test_demo_runs_every_step_and_reconciles(lake_root):
     rows = {m[1]: (int(m[2]), int(m[3].replace(",", ""))) for m in SUMMARY_ROW.finditer(out)}
     assert rows["raw"][1] > 0
     assert rows["bronze"] == (6, rows["raw"][1]), "bronze holds every raw row exactly once"
-    assert rows["silver"][0] == 6 and rows["silver"][1] > 0
-    assert rows["gold"][0] == 10 and rows["gold"][1] > 0
+    cfg = load_config("local")
+    history = sum(1 for t in cfg.tables.values() if t.scd == 2)
+    assert rows["silver"][0] == len(cfg.tables) + history and rows["silver"][1] > 0
+    assert rows["gold"][0] == len(gold_models(cfg)) and rows["gold"][1] > 0
     assert not server.is_running(), "the demo leaves MariaDB stopped unless --keep-mysql"
