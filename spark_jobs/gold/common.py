@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -62,3 +64,27 @@ def version_at(
     )
     chosen = cand.withColumn("_rn", F.row_number().over(order)).filter("_rn = 1").select(row_key, sk)
     return facts.join(chosen, on=row_key, how="left")
+
+
+def version_change_bounds(
+    old: dict[int, set[dt.datetime]], new: dict[int, set[dt.datetime]]
+) -> dict[int, dt.datetime | None]:
+    """For each key whose versions moved, the earliest sale time whose version may have changed.
+
+    A fact takes the version with the latest start at or before its time (the earliest version
+    when none started yet, see `version_at`), and a version's key is a hash of the business key
+    and its start. So where the set of starts of a key changed only at or after an instant P,
+    every fact before P keeps its version; only facts from P on need recomputing. None means
+    every fact of the key: its earliest version changed (or the key is new or gone), and the
+    facts older than every version follow the earliest one. Keys whose starts did not change
+    (only attributes did) are absent: their facts keep their surrogate keys.
+    """
+    bounds: dict[int, dt.datetime | None] = {}
+    for key in old.keys() | new.keys():
+        before, after = old.get(key, set()), new.get(key, set())
+        moved = before ^ after
+        if not moved:
+            continue
+        first = min(moved)
+        bounds[key] = None if not before or not after or first <= min(before | after) else first
+    return bounds

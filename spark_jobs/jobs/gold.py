@@ -21,6 +21,7 @@ The grain (unique key) of every model is checked on every run; a duplicate fails
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from delta.tables import DeltaTable
@@ -43,6 +44,7 @@ from spark_jobs.gold import (
     fact_sales,
     fact_sales_item,
 )
+from spark_jobs.gold.common import VALID_FROM, version_change_bounds
 from spark_jobs.run_log import RunRecord
 
 log = logging.getLogger(__name__)
@@ -247,6 +249,49 @@ def _ids_frame(spark: SparkSession, column: str, ids: set[int]) -> DataFrame:
     )
 
 
+# Pending rows naming the facts to refresh after a dimension's version starts moved:
+# kind, sale_date (facts sold on or after it; None: all of the key's facts) and the key.
+FACT_BOUND_KINDS = {"dim_client": "facts_from:client", "dim_product": "facts_from:product"}
+
+
+def _version_starts(dim: DataFrame, column: str) -> dict[int, set]:
+    starts: dict[int, set] = {}
+    for key, start in dim.select(column, VALID_FROM).collect():
+        starts.setdefault(key, set()).add(start)
+    return starts
+
+
+def _bound_rows(dim: str, bounds: dict) -> list[tuple]:
+    """Pending rows for `version_change_bounds`' result. The day before the bound's date is
+    kept: conservative whatever the Python process's time zone, and a day more costs little."""
+    kind = FACT_BOUND_KINDS[dim]
+    rows = []
+    for key, at in bounds.items():
+        day = None if at is None else at.date() - dt.timedelta(days=1)
+        client, product = (key, None) if dim == "dim_client" else (None, key)
+        rows.append((kind, day, product, None, None, client))
+    return rows
+
+
+def _sales_from_bounds(spark: SparkSession, pending: list[tuple], sales: DataFrame, items: DataFrame) -> set:
+    """The sales whose client or product version may have moved (pending `facts_from` rows)."""
+    found: set[int] = set()
+    names = PENDING_SCHEMA.fieldNames()
+    for kind, column in (("facts_from:client", "client_id"), ("facts_from:product", "product_id")):
+        rows = [(r[names.index(column)], r[names.index("sale_date")]) for r in pending if r[0] == kind]
+        if not rows:
+            continue
+        bounds = spark.createDataFrame(rows, f"{column} int, _from date")
+        facts = sales.select(F.col("id").alias("sale_id"), "client_id", "sold_at")
+        if column == "product_id":
+            facts = items.select("sale_id", "product_id").join(facts.drop("client_id"), on="sale_id")
+        hit = facts.join(F.broadcast(bounds), on=column).filter(
+            F.col("_from").isNull() | (F.to_date("sold_at") >= F.col("_from"))
+        )
+        found |= {r[0] for r in hit.select("sale_id").distinct().collect()}
+    return found
+
+
 def _refresh(
     spark: SparkSession,
     cfg: Config,
@@ -268,24 +313,11 @@ def _refresh(
     products = changed("products_history", "id")
     clients = changed("clients_history", "id") | changed("client_addresses_history", "client_id")
     sale_ids = changed("sales", "id") | changed("sales_items", "sale_id")
-    # The version valid at a sale may move when a client's or product's history changes.
-    if clients:
-        sale_ids |= {
-            r[0]
-            for r in sales.join(_ids_frame(spark, "client_id", clients), "client_id", "left_semi")
-            .select("id")
-            .collect()
-        }
-    if products:
-        sale_ids |= {
-            r[0]
-            for r in items.join(_ids_frame(spark, "product_id", products), "product_id", "left_semi")
-            .select("sale_id")
-            .distinct()
-            .collect()
-        }
 
-    # Dimensions.
+    # Dimensions: rebuild the changed keys' versions. Where a client's or product's version
+    # starts moved, the facts from the earliest moved start on may take another version: those
+    # bounds go to the pending scope before the dimension changes, so a rerun after a crash
+    # still refreshes those facts.
     def silver(name: str) -> DataFrame:
         return _silver(spark, cfg, name)
 
@@ -304,13 +336,27 @@ def _refresh(
             lambda s: dim_client.build(silver("clients_history"), silver("client_addresses_history"), s),
         ),
     )
+    pending = _read_pending(spark, cfg)
+    rebuilt = []
     for name, ids, column, build in dims:
-        if ids:
-            crash_point(f"gold:before_model:{name}")
-            scope = _ids_frame(spark, column, ids)
-            _merge_scope(spark, _gold_path(cfg, name), build(scope), models[name], scope)
-            records[name].rows_read = len(ids)
-            records[name].message = f"{len(ids)} keys refreshed"
+        if not ids:
+            continue
+        scope = _ids_frame(spark, column, ids)
+        rows = build(scope).cache()
+        rebuilt.append((name, ids, scope, rows))
+        if name in FACT_BOUND_KINDS:
+            old = gold(name).join(F.broadcast(scope), on=column, how="left_semi")
+            bounds = version_change_bounds(_version_starts(old, column), _version_starts(rows, column))
+            pending = sorted(set(pending) | set(_bound_rows(name, bounds)), key=repr)
+    if any(r[0] in FACT_BOUND_KINDS.values() for r in pending):
+        _write_pending(spark, cfg, pending)
+    for name, ids, scope, rows in rebuilt:
+        crash_point(f"gold:before_model:{name}")
+        _merge_scope(spark, _gold_path(cfg, name), rows, models[name], scope)
+        rows.unpersist()
+        records[name].rows_read = len(ids)
+        records[name].message = f"{len(ids)} keys refreshed"
+    sale_ids |= _sales_from_bounds(spark, pending, sales, items)
 
     new_days = dim_date.build(sales)
     current_days = gold("dim_date")
@@ -319,7 +365,6 @@ def _refresh(
         records["dim_date"].message = "calendar range changed"
 
     # Facts, and the aggregate scope of the sales before and after the change.
-    pending = _read_pending(spark, cfg)
     if sale_ids:
         scope = _ids_frame(spark, "sale_id", sale_ids)
         new_items = fact_sales_item.build(items, sales, gold("dim_client"), gold("dim_product"), scope)

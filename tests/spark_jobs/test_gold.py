@@ -114,6 +114,40 @@ def test_incremental_equals_full_rebuild_after_activity_periods(spark, lake, mys
     assert bad == 0
 
 
+class Crash(Exception):
+    """Stands in for a killed run: the job stops at a crash point and writes nothing more."""
+
+
+def test_a_run_stopped_after_the_dimensions_still_refreshes_the_moved_facts(
+    spark, lake, mysql, tmp_path, monkeypatch
+):
+    """The facts whose client or product version moved are named in the pending scope before
+    the dimensions change, so a run stopped right after them leaves nothing stale behind."""
+    cfg, source, root = lake
+    monkeypatch.setenv("LAKEHOUSE_ROOT", str(root))
+    monkeypatch.setenv("LAKEHOUSE_PII_SALT", SALT)
+    with mysql.connect(database=source.database) as conn:
+        lambda_seed.activity(conn, 4)  # price changes and address moves: new versions
+    replicate(cfg, source, cfg.env.paths["raw"])
+    run_layers(spark, cfg, ["bronze", "silver"], list(cfg.tables), set(), "p4")
+
+    def crash_at_facts(name):
+        if name == "gold:before_model:fact_sales_item":
+            raise Crash(name)
+
+    monkeypatch.setattr(gold, "crash_point", crash_at_facts)
+    with pytest.raises(Crash):
+        gold.run(spark, cfg, "gold-p4-crash")
+    pending = gold._read_pending(spark, cfg)
+    assert any(r[0].startswith("facts_from:") for r in pending), "the moved facts are pending"
+    monkeypatch.undo()
+    monkeypatch.setenv("LAKEHOUSE_ROOT", str(root))
+    monkeypatch.setenv("LAKEHOUSE_PII_SALT", SALT)
+    gold.run(spark, cfg, "gold-p4-rerun")
+    assert gold._read_pending(spark, cfg) == []
+    _assert_same(spark, cfg, _rebuilt(spark, cfg, tmp_path / "r4"))
+
+
 def test_a_rerun_without_changes_writes_nothing(spark, lake, monkeypatch):
     cfg, _, root = lake
     monkeypatch.setenv("LAKEHOUSE_ROOT", str(root))
