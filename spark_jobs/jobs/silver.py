@@ -29,6 +29,7 @@ from spark_jobs.transforms.silver import (
     has_policy,
     hash_pii,
     key_condition,
+    key_predicate,
     latest_per_key,
     newer_than_target,
     scd2_history,
@@ -89,12 +90,23 @@ def _references(spark: SparkSession, cfg: Config, expectations) -> dict[str, Dat
     return refs
 
 
-def _write_history(spark, cfg, table, changes, app_id, txn, run_id, rebuild: bool) -> None:
+def _write_history(
+    spark, cfg, table, changes, app_id, txn, run_id, rebuild: bool, touched: str | None = None
+) -> None:
+    """Rebuild the history of every key in `changes` (which holds those keys' whole change logs).
+
+    `touched`: a SQL predicate selecting exactly the run's touched keys; their versions are then
+    replaced in one overwrite that rewrites only the files holding them. Without it (too many
+    keys to list) one MERGE upserts the rebuilt versions and deletes the stale ones.
+    """
     path = history_path(cfg, table.name)
     delta_io.ensure_table(spark, path, history_schema(table))
     rebuilt = scd2_history(changes, table, run_id)
     if rebuild:
         delta_io.overwrite(rebuilt, path, app_id, txn)
+        return
+    if touched is not None:
+        delta_io.overwrite(rebuilt, path, app_id, txn, replace_where=touched)
         return
     # Replace the affected keys' versions in one MERGE: rebuilt versions upsert, stale ones delete.
     keys = list(table.primary_key)
@@ -124,6 +136,24 @@ def _write_history(spark, cfg, table, changes, app_id, txn, run_id, rebuild: boo
     )
 
 
+# Up to this many touched keys are listed in literal predicates (bronze read, history replace);
+# beyond it a broadcast join and a MERGE do the same work without a long predicate.
+MAX_LISTED_KEYS = 10_000
+
+
+def _touched_predicate(touched: DataFrame, keys: list[str]) -> str | None:
+    """The SQL predicate for the keys in `touched`, or None when they are too many to list."""
+    rows = touched.limit(MAX_LISTED_KEYS + 1).collect()
+    if len(rows) > MAX_LISTED_KEYS:
+        return None
+    # A null key never joins (the semi-join it replaces drops it too).
+    values = sorted({tuple(r) for r in rows if None not in tuple(r)})
+    try:
+        return key_predicate(keys, values)
+    except ValueError:
+        return None  # a key type SQL literals cannot carry: join instead
+
+
 def merge_table(
     spark: SparkSession, cfg: Config, table: Table, run_id: str, salt: str, full_refresh: bool = False
 ) -> RunRecord:
@@ -143,6 +173,7 @@ def merge_table(
 
     keys = list(table.primary_key)
     bronze = delta_io.read(spark, bronze_path, bronze_version)
+    touched_keys = None  # a SQL predicate for exactly the touched keys, when they are few
     if consumed < 0:
         changes = bronze
     else:
@@ -150,9 +181,14 @@ def merge_table(
             delta_io.read_changes(spark, bronze_path, consumed + 1, bronze_version)
             .filter(F.col("_change_type") == "insert")
             .select(*keys)
-            .distinct()
         )
-        changes = bronze.join(F.broadcast(touched), on=keys, how="left_semi")
+        touched_keys = _touched_predicate(touched, keys)
+        if touched_keys is not None:
+            # Few keys: a literal filter, so Delta skips bronze files by key range and the
+            # touched rows' full change logs are read without a join.
+            changes = bronze.filter(F.expr(touched_keys))
+        else:
+            changes = bronze.join(F.broadcast(touched.distinct()), on=keys, how="left_semi")
     changes = hash_pii(changes, table.pii, salt).cache()
 
     # `_n`: how many changes each key had, so one aggregation below also counts rows read.
@@ -196,7 +232,17 @@ def merge_table(
             history_input = changes.join(
                 bad_changes, on=[*keys, "_commit_ts", "_change_seq"], how="left_anti"
             )
-        _write_history(spark, cfg, table, history_input, app_id, bronze_version, run_id, rebuild=full_refresh)
+        _write_history(
+            spark,
+            cfg,
+            table,
+            history_input,
+            app_id,
+            bronze_version,
+            run_id,
+            rebuild=full_refresh,
+            touched=touched_keys,
+        )
 
     crash_point(f"silver:before_merge:{table.name}")
     columns = [f.name for f in silver_schema(table).fields]
