@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 
 from spark_jobs import delta_io
 from spark_jobs.config import load_config
+from spark_jobs.jobs import silver as silver_job
 from spark_jobs.main import run_layers
 from tests.rawfiles import client, product, write_raw
 
@@ -60,7 +61,15 @@ def test_latest_change_wins_deletes_apply_and_duplicates_are_harmless(spark, cfg
     assert bronze.count() == 9  # the change log keeps every delivered row
 
 
-def test_an_older_change_arriving_late_never_wins_and_never_resurrects(spark, cfg):
+@pytest.fixture(params=["listed", "joined"])
+def touched_keys(request, monkeypatch):
+    """Incremental silver lists few touched keys in predicates and joins many: test both ways."""
+    if request.param == "joined":
+        monkeypatch.setattr(silver_job, "MAX_LISTED_KEYS", 0)
+    return request.param
+
+
+def test_an_older_change_arriving_late_never_wins_and_never_resurrects(spark, cfg, touched_keys):
     write_raw(cfg, "clients", "LOAD00000001.parquet", [client(1, "a@x", 0), client(2, "b@x", 0)])
     write_raw(
         cfg,
@@ -94,7 +103,7 @@ def test_second_run_without_new_files_changes_no_table(spark, cfg):
     assert {r.status for r in records} == {"noop"}
 
 
-def test_scd2_history_keeps_every_price_with_validity(spark, cfg):
+def test_scd2_history_keeps_every_price_with_validity(spark, cfg, touched_keys):
     write_raw(cfg, "products", "LOAD00000001.parquet", [product(1, "10.00", 0), product(2, "5.00", 0)])
     run(spark, cfg, tables=("products",))
     write_raw(
@@ -117,6 +126,8 @@ def test_scd2_history_keeps_every_price_with_validity(spark, cfg):
         (Decimal("12.00"), day(30), day(40), False),
         (Decimal("11.00"), day(40), None, True),
     ]
+    untouched = delta_io.read(spark, cfg.env.table_path("silver", "products_history")).filter("id = 2")
+    assert [(r["unit_price"], r["is_current"]) for r in untouched.collect()] == [(Decimal("5.00"), True)]
 
 
 def test_bad_rows_are_quarantined_with_rule_file_and_run(spark, cfg):
