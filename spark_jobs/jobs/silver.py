@@ -276,30 +276,55 @@ def merge_table(
     return record.finish("ok")
 
 
-def count_missing_references(spark: SparkSession, cfg: Config, table: Table, run_id: str) -> int:
+def count_missing_references(
+    spark: SparkSession, cfg: Config, table: Table, run_id: str, rows_written: int | None = None
+) -> int:
     """Rows a run wrote to a silver table whose `warn` reference has no parent row in silver.
 
     Only the run's own rows: older rows were counted by the runs that wrote them, and the filter
-    lets Delta skip every file an incremental run did not rewrite.
+    lets Delta skip every file an incremental run did not rewrite. When the run wrote few rows
+    (`rows_written`), their references are collected and looked up in each parent by a listed-key
+    filter (no join, parent files skipped by key range); otherwise each rule is an anti-join.
     """
     rules = [e for e in table.expectations if is_post_merge(e)]
     child = delta_io.read(spark, cfg.env.table_path("silver", table.name)).filter(F.col(RUN_ID) == run_id)
+    listed = None
+    if rows_written is not None and rows_written <= MAX_LISTED_KEYS:
+        listed = child.select(*sorted({e.columns[0] for e in rules})).collect()
     missing = 0
     for exp in rules:
         parent_path = cfg.env.table_path("silver", exp.table)
         column = exp.columns[0]
-        orphans = child.filter(F.col(column).isNotNull())
-        if delta_io.exists(spark, parent_path):
-            parent_key = cfg.table(exp.table).primary_key[0]
-            parents = delta_io.read(spark, parent_path).select(F.col(parent_key).alias(column))
-            orphans = orphans.join(parents, on=column, how="left_anti")
-        found = orphans.count()
+        parent_key = cfg.table(exp.table).primary_key[0]
+        parent_exists = delta_io.exists(spark, parent_path)
+        found = None
+        if listed is not None:
+            values = [r[column] for r in listed if r[column] is not None]
+            found = _missing_listed(spark, parent_path, parent_key, values) if parent_exists else len(values)
+        if found is None:
+            orphans = child.filter(F.col(column).isNotNull())
+            if parent_exists:
+                parents = delta_io.read(spark, parent_path).select(F.col(parent_key).alias(column))
+                orphans = orphans.join(parents, on=column, how="left_anti")
+            found = orphans.count()
         if found:
             log.warning(
                 "silver %s: %d row(s) reference a missing %s (%s)", table.name, found, exp.table, exp.name
             )
         missing += found
     return missing
+
+
+def _missing_listed(spark: SparkSession, parent_path: str, parent_key: str, values: list) -> int | None:
+    """How many of `values` have no parent row; None when they cannot be listed in a predicate."""
+    wanted = sorted({(v,) for v in values})
+    try:
+        predicate = key_predicate([parent_key], wanted)
+    except ValueError:
+        return None
+    rows = delta_io.read(spark, parent_path).filter(F.expr(predicate)).select(parent_key).collect()
+    present = {r[0] for r in rows}
+    return sum(1 for v in values if v not in present)
 
 
 def _check_grain(spark: SparkSession, path: str, table: Table) -> None:
@@ -350,7 +375,7 @@ def run(
     def check(session: SparkSession, name: str) -> RunRecord:
         record = by_name[name]
         record.rows_warned = (record.rows_warned or 0) + count_missing_references(
-            session, cfg, cfg.table(name), run_id
+            session, cfg, cfg.table(name), run_id, record.rows_written
         )
         return record
 
