@@ -91,25 +91,26 @@ def _references(spark: SparkSession, cfg: Config, expectations) -> dict[str, Dat
 
 
 def _write_history(
-    spark, cfg, table, changes, app_id, txn, run_id, rebuild: bool, touched: str | None = None
+    spark, cfg, table, changes, app_id, txn, run_id, rebuild: bool, touched=None, rows: int = 0
 ) -> None:
     """Rebuild the history of every key in `changes` (which holds those keys' whole change logs).
 
-    `touched`: a SQL predicate selecting exactly the run's touched keys; their versions are then
-    replaced in one overwrite that rewrites only the files holding them. Without it (too many
-    keys to list) one MERGE upserts the rebuilt versions and deletes the stale ones.
+    `rebuild`: `changes` is all of bronze; the table is replaced, laid out by key for about
+    `rows` rows. `touched`: the run's touched keys, listed; their versions are then replaced in
+    one overwrite that rewrites only the files holding them. Otherwise (too many keys to list)
+    one MERGE upserts the rebuilt versions and deletes the stale ones.
     """
     path = history_path(cfg, table.name)
     delta_io.ensure_table(spark, path, history_schema(table))
     rebuilt = scd2_history(changes, table, run_id)
+    keys = list(table.primary_key)
     if rebuild:
-        delta_io.overwrite(rebuilt, path, app_id, txn)
+        delta_io.overwrite(_layout(rebuilt, keys, rows, _rows_per_file(cfg)), path, app_id, txn)
         return
     if touched is not None:
-        delta_io.overwrite(rebuilt, path, app_id, txn, replace_where=touched)
+        delta_io.overwrite(rebuilt, path, app_id, txn, replace_where=key_predicate(keys, touched))
         return
     # Replace the affected keys' versions in one MERGE: rebuilt versions upsert, stale ones delete.
-    keys = list(table.primary_key)
     existing = delta_io.read(spark, path)
     affected = changes.select(*keys).distinct()
     stale = (
@@ -139,19 +140,33 @@ def _write_history(
 # Up to this many touched keys are listed in literal predicates (bronze read, history replace);
 # beyond it a broadcast join and a MERGE do the same work without a long predicate.
 MAX_LISTED_KEYS = 10_000
+# Rebuilt tables are written in files of about this many rows, each one range of keys
+# (`spark.silver_rows_per_file` in the environment's settings overrides it).
+ROWS_PER_FILE = 50_000
 
 
-def _touched_predicate(touched: DataFrame, keys: list[str]) -> str | None:
-    """The SQL predicate for the keys in `touched`, or None when they are too many to list."""
+def _listed_keys(touched: DataFrame, keys: list[str]) -> list[tuple] | None:
+    """The distinct keys in `touched`, or None when they are too many (or of a type) to list."""
     rows = touched.limit(MAX_LISTED_KEYS + 1).collect()
     if len(rows) > MAX_LISTED_KEYS:
         return None
     # A null key never joins (the semi-join it replaces drops it too).
     values = sorted({tuple(r) for r in rows if None not in tuple(r)})
     try:
-        return key_predicate(keys, values)
+        key_predicate(keys, values)
     except ValueError:
         return None  # a key type SQL literals cannot carry: join instead
+    return values
+
+
+def _rows_per_file(cfg: Config) -> int:
+    return int(cfg.env.settings.get("spark", {}).get("silver_rows_per_file", ROWS_PER_FILE))
+
+
+def _layout(df: DataFrame, keys: list[str], rows: int, rows_per_file: int) -> DataFrame:
+    """Files of about `rows_per_file` rows, each holding one range of keys: a later MERGE or
+    replace of a few keys then prunes (by key statistics) and rewrites only the files in range."""
+    return df.repartitionByRange(max(1, -(-rows // rows_per_file)), *keys)
 
 
 def merge_table(
@@ -173,8 +188,10 @@ def merge_table(
 
     keys = list(table.primary_key)
     bronze = delta_io.read(spark, bronze_path, bronze_version)
-    touched_keys = None  # a SQL predicate for exactly the touched keys, when they are few
-    if consumed < 0:
+    # A first run or a refresh rewrites the whole table; later runs change the touched keys only.
+    rebuild = consumed < 0
+    touched_keys = None  # the touched keys, when they are few enough to list in predicates
+    if rebuild:
         changes = bronze
     else:
         touched = (
@@ -182,11 +199,11 @@ def merge_table(
             .filter(F.col("_change_type") == "insert")
             .select(*keys)
         )
-        touched_keys = _touched_predicate(touched, keys)
+        touched_keys = _listed_keys(touched, keys)
         if touched_keys is not None:
             # Few keys: a literal filter, so Delta skips bronze files by key range and the
             # touched rows' full change logs are read without a join.
-            changes = bronze.filter(F.expr(touched_keys))
+            changes = bronze.filter(F.expr(key_predicate(keys, touched_keys)))
         else:
             changes = bronze.join(F.broadcast(touched.distinct()), on=keys, how="left_semi")
     changes = hash_pii(changes, table.pii, salt).cache()
@@ -240,21 +257,29 @@ def merge_table(
             app_id,
             bronze_version,
             run_id,
-            rebuild=full_refresh,
+            rebuild=rebuild,
             touched=touched_keys,
+            rows=int(counts["read"] or 0),
         )
 
     crash_point(f"silver:before_merge:{table.name}")
     columns = [f.name for f in silver_schema(table).fields]
-    if full_refresh:
-        delta_io.overwrite(current_state(applied, table, run_id), silver_path, app_id, bronze_version)
+    if rebuild:
+        state = _layout(
+            current_state(applied, table, run_id), keys, int(counts["latest"]), _rows_per_file(cfg)
+        )
+        delta_io.overwrite(state, silver_path, app_id, bronze_version)
     else:
         newer = newer_than_target()
+        condition = key_condition(keys)
+        if touched_keys is not None:
+            # A condition on the target alone lets Delta skip the files holding none of the keys.
+            condition += f" AND {key_predicate(keys, touched_keys, 't')}"
         delta_io.merge_once(
             spark,
             to_silver_rows(applied, table, run_id),
             silver_path,
-            key_condition(keys),
+            condition,
             app_id,
             bronze_version,
             matched_delete=f"s.{OP} = 'D' AND NOT {newer_than_target('t', 's')}",
@@ -266,7 +291,7 @@ def merge_table(
         )
     crash_point(f"silver:after_merge:{table.name}")
     record.rows_written = int(counts["latest"]) - record.rows_quarantined
-    if consumed < 0:
+    if rebuild:
         # Incremental MERGEs cannot break the key: Delta rejects a source row matching two
         # targets and the source holds one row per key. Rebuilds are checked in full.
         _check_grain(spark, silver_path, table)

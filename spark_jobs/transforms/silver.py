@@ -66,16 +66,17 @@ def _sql_literal(column: str, value: object) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def key_predicate(keys: list[str] | tuple[str, ...], values: list[tuple]) -> str:
+def key_predicate(keys: list[str] | tuple[str, ...], values: list[tuple], alias: str | None = None) -> str:
     """A SQL predicate true exactly for rows whose key is one of `values` (tuples in key order).
 
-    Used to read, and to replace, only the touched keys' rows. A range on the first key column
-    comes first: Delta's data skipping prunes files on it, whatever the length of the list.
+    Used to read, replace or MERGE only the touched keys' rows (`alias` qualifies the columns,
+    e.g. `t` for a MERGE target). A range on the first key column comes first: Delta's data
+    skipping prunes files on it, whatever the length of the list.
     Raises ValueError when a value cannot be written as a SQL literal (only int and str can).
     """
     if not values:
         return "FALSE"
-    names = [f"`{k}`" for k in keys]
+    names = [f"{alias}.`{k}`" if alias else f"`{k}`" for k in keys]
     first = [v[0] for v in values]
     lo, hi = _sql_literal(keys[0], min(first)), _sql_literal(keys[0], max(first))
     if len(keys) == 1:
