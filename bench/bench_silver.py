@@ -5,7 +5,8 @@ replicates it with the local replicator (full load), then times, in one Spark ap
 start excluded):
   1. bronze full, 2. silver full,
   3. one activity period replicated (CDC), 4. bronze incremental, 5. silver incremental,
-and prints seconds, the Spark jobs each step started, and the ratio incremental / full.
+and prints seconds, the Spark jobs each step started, the ratio incremental / full, and the files
+each silver table's incremental commit removed and added (from Delta's operation metrics).
 Goals at scale 1 on 2 cores: silver full <= 90 s; incremental <= 25% of full.
 With --profile, a second period is applied and silver runs one table at a time to count the
 Spark jobs each table's incremental MERGE costs.
@@ -36,6 +37,30 @@ def last_job_id(spark) -> int:
     """The newest Spark job id: ids only grow, so a difference counts the jobs a step started."""
     ids = spark.sparkContext.statusTracker().getJobIdsForGroup(None)
     return max(ids) if ids else -1
+
+
+def print_rewrites(spark, cfg, tables: list[str]) -> None:
+    """Files each silver table's last commit removed and added: what the incremental run rewrote."""
+    from delta.tables import DeltaTable
+
+    from spark_jobs.jobs.silver import history_path
+
+    paths = []
+    for name in tables:
+        paths.append((name, cfg.env.table_path("silver", name)))
+        if cfg.table(name).scd == 2:
+            paths.append((f"{name}_history", history_path(cfg, name)))
+    for label, path in paths:
+        commit = DeltaTable.forPath(spark, path).history(1).first()
+        m = commit["operationMetrics"] or {}
+        removed = m.get("numTargetFilesRemoved", m.get("numRemovedFiles", "0"))
+        added = m.get("numTargetFilesAdded", m.get("numFiles", "0"))
+        copied = m.get("numTargetRowsCopied", m.get("numCopiedRows", "0"))
+        files = len(spark.read.format("delta").load(path).inputFiles())
+        print(
+            f"  {label:<26} {commit['operation']:<6} files removed {removed:>3}, added {added:>3} "
+            f"(of {files} now), rows copied {copied}"
+        )
 
 
 def timed(label: str, fn, spark=None):
@@ -104,6 +129,7 @@ def main() -> int:
             bronze_inc, _ = timed("bronze incremental", lambda: layer("bronze", "inc"), spark)
             silver_inc, _ = timed("silver incremental", lambda: layer("silver", "inc"), spark)
             timed("silver noop rerun", lambda: layer("silver", "noop"), spark)
+            print_rewrites(spark, cfg, tables)
 
             print(f"silver full: {silver_full:.1f} s (goal: <= 90 s at scale 1)")
             print(

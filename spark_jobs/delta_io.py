@@ -85,7 +85,18 @@ def txn_versions(spark: SparkSession, path: str) -> dict[str, int]:
     """The Delta transaction ids (appId -> version) committed to a table."""
     if not exists(spark, path):
         return {}
-    txns = _snapshot(spark, path).transactions()
+    snapshot = _snapshot(spark, path)
+    # The version's checksum file lists them when there are few: read on the driver, no Spark
+    # job. Otherwise Delta reconstructs the table state (three jobs).
+    checksum = snapshot.checksumOpt()
+    if checksum.isDefined() and checksum.get().setTransactions().isDefined():
+        listed = checksum.get().setTransactions().get().iterator()
+        out = {}
+        while listed.hasNext():
+            txn = listed.next()
+            out[str(txn.appId())] = int(txn.version())
+        return out
+    txns = snapshot.transactions()
     out = {}
     it = txns.keys().iterator()
     while it.hasNext():
@@ -164,15 +175,23 @@ def merge_once(
             spark.conf.unset(materialize)
 
 
-def overwrite(df: DataFrame, path: str, app_id: str, txn_version: int) -> None:
-    """Replace the whole table's content (schema kept) under a transaction id."""
-    (
+def overwrite(
+    df: DataFrame, path: str, app_id: str, txn_version: int, replace_where: str | None = None
+) -> None:
+    """Replace the table's content (schema kept) under a transaction id.
+
+    With `replace_where` (a SQL predicate every row of `df` must satisfy) only the rows matching
+    it are replaced, in one commit: Delta rewrites just the files holding such rows.
+    """
+    writer = (
         df.write.format("delta")
         .mode("overwrite")
         .option("txnAppId", app_id)
         .option("txnVersion", str(txn_version))
-        .save(path)
     )
+    if replace_where is not None:
+        writer = writer.option("replaceWhere", replace_where)
+    writer.save(path)
 
 
 def list_files(spark: SparkSession, directory: str, suffix: str = "") -> list[str]:

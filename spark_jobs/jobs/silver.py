@@ -29,6 +29,7 @@ from spark_jobs.transforms.silver import (
     has_policy,
     hash_pii,
     key_condition,
+    key_predicate,
     latest_per_key,
     newer_than_target,
     scd2_history,
@@ -89,15 +90,27 @@ def _references(spark: SparkSession, cfg: Config, expectations) -> dict[str, Dat
     return refs
 
 
-def _write_history(spark, cfg, table, changes, app_id, txn, run_id, rebuild: bool) -> None:
+def _write_history(
+    spark, cfg, table, changes, app_id, txn, run_id, rebuild: bool, touched=None, rows: int = 0
+) -> None:
+    """Rebuild the history of every key in `changes` (which holds those keys' whole change logs).
+
+    `rebuild`: `changes` is all of bronze; the table is replaced, laid out by key for about
+    `rows` rows. `touched`: the run's touched keys, listed; their versions are then replaced in
+    one overwrite that rewrites only the files holding them. Otherwise (too many keys to list)
+    one MERGE upserts the rebuilt versions and deletes the stale ones.
+    """
     path = history_path(cfg, table.name)
     delta_io.ensure_table(spark, path, history_schema(table))
     rebuilt = scd2_history(changes, table, run_id)
+    keys = list(table.primary_key)
     if rebuild:
-        delta_io.overwrite(rebuilt, path, app_id, txn)
+        delta_io.overwrite(_layout(rebuilt, keys, rows, _rows_per_file(cfg)), path, app_id, txn)
+        return
+    if touched is not None:
+        delta_io.overwrite(rebuilt, path, app_id, txn, replace_where=key_predicate(keys, touched))
         return
     # Replace the affected keys' versions in one MERGE: rebuilt versions upsert, stale ones delete.
-    keys = list(table.primary_key)
     existing = delta_io.read(spark, path)
     affected = changes.select(*keys).distinct()
     stale = (
@@ -124,6 +137,38 @@ def _write_history(spark, cfg, table, changes, app_id, txn, run_id, rebuild: boo
     )
 
 
+# Up to this many touched keys are listed in literal predicates (bronze read, history replace);
+# beyond it a broadcast join and a MERGE do the same work without a long predicate.
+MAX_LISTED_KEYS = 10_000
+# Rebuilt tables are written in files of about this many rows, each one range of keys
+# (`spark.silver_rows_per_file` in the environment's settings overrides it).
+ROWS_PER_FILE = 50_000
+
+
+def _listed_keys(touched: DataFrame, keys: list[str]) -> list[tuple] | None:
+    """The distinct keys in `touched`, or None when they are too many (or of a type) to list."""
+    rows = touched.limit(MAX_LISTED_KEYS + 1).collect()
+    if len(rows) > MAX_LISTED_KEYS:
+        return None
+    # A null key never joins (the semi-join it replaces drops it too).
+    values = sorted({tuple(r) for r in rows if None not in tuple(r)})
+    try:
+        key_predicate(keys, values)
+    except ValueError:
+        return None  # a key type SQL literals cannot carry: join instead
+    return values
+
+
+def _rows_per_file(cfg: Config) -> int:
+    return int(cfg.env.settings.get("spark", {}).get("silver_rows_per_file", ROWS_PER_FILE))
+
+
+def _layout(df: DataFrame, keys: list[str], rows: int, rows_per_file: int) -> DataFrame:
+    """Files of about `rows_per_file` rows, each holding one range of keys: a later MERGE or
+    replace of a few keys then prunes (by key statistics) and rewrites only the files in range."""
+    return df.repartitionByRange(max(1, -(-rows // rows_per_file)), *keys)
+
+
 def merge_table(
     spark: SparkSession, cfg: Config, table: Table, run_id: str, salt: str, full_refresh: bool = False
 ) -> RunRecord:
@@ -143,16 +188,24 @@ def merge_table(
 
     keys = list(table.primary_key)
     bronze = delta_io.read(spark, bronze_path, bronze_version)
-    if consumed < 0:
+    # A first run or a refresh rewrites the whole table; later runs change the touched keys only.
+    rebuild = consumed < 0
+    touched_keys = None  # the touched keys, when they are few enough to list in predicates
+    if rebuild:
         changes = bronze
     else:
         touched = (
             delta_io.read_changes(spark, bronze_path, consumed + 1, bronze_version)
             .filter(F.col("_change_type") == "insert")
             .select(*keys)
-            .distinct()
         )
-        changes = bronze.join(F.broadcast(touched), on=keys, how="left_semi")
+        touched_keys = _listed_keys(touched, keys)
+        if touched_keys is not None:
+            # Few keys: a literal filter, so Delta skips bronze files by key range and the
+            # touched rows' full change logs are read without a join.
+            changes = bronze.filter(F.expr(key_predicate(keys, touched_keys)))
+        else:
+            changes = bronze.join(F.broadcast(touched.distinct()), on=keys, how="left_semi")
     changes = hash_pii(changes, table.pii, salt).cache()
 
     # `_n`: how many changes each key had, so one aggregation below also counts rows read.
@@ -196,19 +249,37 @@ def merge_table(
             history_input = changes.join(
                 bad_changes, on=[*keys, "_commit_ts", "_change_seq"], how="left_anti"
             )
-        _write_history(spark, cfg, table, history_input, app_id, bronze_version, run_id, rebuild=full_refresh)
+        _write_history(
+            spark,
+            cfg,
+            table,
+            history_input,
+            app_id,
+            bronze_version,
+            run_id,
+            rebuild=rebuild,
+            touched=touched_keys,
+            rows=int(counts["read"] or 0),
+        )
 
     crash_point(f"silver:before_merge:{table.name}")
     columns = [f.name for f in silver_schema(table).fields]
-    if full_refresh:
-        delta_io.overwrite(current_state(applied, table, run_id), silver_path, app_id, bronze_version)
+    if rebuild:
+        state = _layout(
+            current_state(applied, table, run_id), keys, int(counts["latest"]), _rows_per_file(cfg)
+        )
+        delta_io.overwrite(state, silver_path, app_id, bronze_version)
     else:
         newer = newer_than_target()
+        condition = key_condition(keys)
+        if touched_keys is not None:
+            # A condition on the target alone lets Delta skip the files holding none of the keys.
+            condition += f" AND {key_predicate(keys, touched_keys, 't')}"
         delta_io.merge_once(
             spark,
             to_silver_rows(applied, table, run_id),
             silver_path,
-            key_condition(keys),
+            condition,
             app_id,
             bronze_version,
             matched_delete=f"s.{OP} = 'D' AND NOT {newer_than_target('t', 's')}",
@@ -220,7 +291,7 @@ def merge_table(
         )
     crash_point(f"silver:after_merge:{table.name}")
     record.rows_written = int(counts["latest"]) - record.rows_quarantined
-    if consumed < 0:
+    if rebuild:
         # Incremental MERGEs cannot break the key: Delta rejects a source row matching two
         # targets and the source holds one row per key. Rebuilds are checked in full.
         _check_grain(spark, silver_path, table)
@@ -230,30 +301,55 @@ def merge_table(
     return record.finish("ok")
 
 
-def count_missing_references(spark: SparkSession, cfg: Config, table: Table, run_id: str) -> int:
+def count_missing_references(
+    spark: SparkSession, cfg: Config, table: Table, run_id: str, rows_written: int | None = None
+) -> int:
     """Rows a run wrote to a silver table whose `warn` reference has no parent row in silver.
 
     Only the run's own rows: older rows were counted by the runs that wrote them, and the filter
-    lets Delta skip every file an incremental run did not rewrite.
+    lets Delta skip every file an incremental run did not rewrite. When the run wrote few rows
+    (`rows_written`), their references are collected and looked up in each parent by a listed-key
+    filter (no join, parent files skipped by key range); otherwise each rule is an anti-join.
     """
     rules = [e for e in table.expectations if is_post_merge(e)]
     child = delta_io.read(spark, cfg.env.table_path("silver", table.name)).filter(F.col(RUN_ID) == run_id)
+    listed = None
+    if rows_written is not None and rows_written <= MAX_LISTED_KEYS:
+        listed = child.select(*sorted({e.columns[0] for e in rules})).collect()
     missing = 0
     for exp in rules:
         parent_path = cfg.env.table_path("silver", exp.table)
         column = exp.columns[0]
-        orphans = child.filter(F.col(column).isNotNull())
-        if delta_io.exists(spark, parent_path):
-            parent_key = cfg.table(exp.table).primary_key[0]
-            parents = delta_io.read(spark, parent_path).select(F.col(parent_key).alias(column))
-            orphans = orphans.join(parents, on=column, how="left_anti")
-        found = orphans.count()
+        parent_key = cfg.table(exp.table).primary_key[0]
+        parent_exists = delta_io.exists(spark, parent_path)
+        found = None
+        if listed is not None:
+            values = [r[column] for r in listed if r[column] is not None]
+            found = _missing_listed(spark, parent_path, parent_key, values) if parent_exists else len(values)
+        if found is None:
+            orphans = child.filter(F.col(column).isNotNull())
+            if parent_exists:
+                parents = delta_io.read(spark, parent_path).select(F.col(parent_key).alias(column))
+                orphans = orphans.join(parents, on=column, how="left_anti")
+            found = orphans.count()
         if found:
             log.warning(
                 "silver %s: %d row(s) reference a missing %s (%s)", table.name, found, exp.table, exp.name
             )
         missing += found
     return missing
+
+
+def _missing_listed(spark: SparkSession, parent_path: str, parent_key: str, values: list) -> int | None:
+    """How many of `values` have no parent row; None when they cannot be listed in a predicate."""
+    wanted = sorted({(v,) for v in values})
+    try:
+        predicate = key_predicate([parent_key], wanted)
+    except ValueError:
+        return None
+    rows = delta_io.read(spark, parent_path).filter(F.expr(predicate)).select(parent_key).collect()
+    present = {r[0] for r in rows}
+    return sum(1 for v in values if v not in present)
 
 
 def _check_grain(spark: SparkSession, path: str, table: Table) -> None:
@@ -304,7 +400,7 @@ def run(
     def check(session: SparkSession, name: str) -> RunRecord:
         record = by_name[name]
         record.rows_warned = (record.rows_warned or 0) + count_missing_references(
-            session, cfg, cfg.table(name), run_id
+            session, cfg, cfg.table(name), run_id, record.rows_written
         )
         return record
 

@@ -58,6 +58,36 @@ def key_condition(keys: list[str] | tuple[str, ...], source: str = "s", target: 
     return " AND ".join(f"{target}.{k} = {source}.{k}" for k in keys)
 
 
+def _sql_literal(column: str, value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"primary key column {column}: cannot inline a {type(value).__name__} value")
+    if isinstance(value, int):
+        return str(value)
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def key_predicate(keys: list[str] | tuple[str, ...], values: list[tuple], alias: str | None = None) -> str:
+    """A SQL predicate true exactly for rows whose key is one of `values` (tuples in key order).
+
+    Used to read, replace or MERGE only the touched keys' rows (`alias` qualifies the columns,
+    e.g. `t` for a MERGE target). A range on the first key column comes first: Delta's data
+    skipping prunes files on it, whatever the length of the list.
+    Raises ValueError when a value cannot be written as a SQL literal (only int and str can).
+    """
+    if not values:
+        return "FALSE"
+    names = [f"{alias}.`{k}`" if alias else f"`{k}`" for k in keys]
+    first = [v[0] for v in values]
+    lo, hi = _sql_literal(keys[0], min(first)), _sql_literal(keys[0], max(first))
+    if len(keys) == 1:
+        listed = ", ".join(_sql_literal(keys[0], v[0]) for v in values)
+        return f"{names[0]} BETWEEN {lo} AND {hi} AND {names[0]} IN ({listed})"
+    tuples = ", ".join(
+        "(" + ", ".join(_sql_literal(k, x) for k, x in zip(keys, v, strict=True)) + ")" for v in values
+    )
+    return f"{names[0]} BETWEEN {lo} AND {hi} AND ({', '.join(names)}) IN ({tuples})"
+
+
 def hash_pii(df: DataFrame, columns: list[str] | tuple[str, ...], salt: str) -> DataFrame:
     """Replace each PII column by the hex SHA-256 of salt || value; nulls stay null."""
     salt_col = F.lit(salt)

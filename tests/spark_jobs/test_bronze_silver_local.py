@@ -10,8 +10,9 @@ from pyspark.sql import functions as F
 
 from spark_jobs import delta_io
 from spark_jobs.config import load_config
+from spark_jobs.jobs import silver as silver_job
 from spark_jobs.main import run_layers
-from tests.rawfiles import client, product, write_raw
+from tests.rawfiles import client, product, seq, ts, write_raw
 
 SALT = "test-salt"
 
@@ -60,7 +61,15 @@ def test_latest_change_wins_deletes_apply_and_duplicates_are_harmless(spark, cfg
     assert bronze.count() == 9  # the change log keeps every delivered row
 
 
-def test_an_older_change_arriving_late_never_wins_and_never_resurrects(spark, cfg):
+@pytest.fixture(params=["listed", "joined"])
+def touched_keys(request, monkeypatch):
+    """Incremental silver lists few touched keys in predicates and joins many: test both ways."""
+    if request.param == "joined":
+        monkeypatch.setattr(silver_job, "MAX_LISTED_KEYS", 0)
+    return request.param
+
+
+def test_an_older_change_arriving_late_never_wins_and_never_resurrects(spark, cfg, touched_keys):
     write_raw(cfg, "clients", "LOAD00000001.parquet", [client(1, "a@x", 0), client(2, "b@x", 0)])
     write_raw(
         cfg,
@@ -94,7 +103,7 @@ def test_second_run_without_new_files_changes_no_table(spark, cfg):
     assert {r.status for r in records} == {"noop"}
 
 
-def test_scd2_history_keeps_every_price_with_validity(spark, cfg):
+def test_scd2_history_keeps_every_price_with_validity(spark, cfg, touched_keys):
     write_raw(cfg, "products", "LOAD00000001.parquet", [product(1, "10.00", 0), product(2, "5.00", 0)])
     run(spark, cfg, tables=("products",))
     write_raw(
@@ -117,6 +126,8 @@ def test_scd2_history_keeps_every_price_with_validity(spark, cfg):
         (Decimal("12.00"), day(30), day(40), False),
         (Decimal("11.00"), day(40), None, True),
     ]
+    untouched = delta_io.read(spark, cfg.env.table_path("silver", "products_history")).filter("id = 2")
+    assert [(r["unit_price"], r["is_current"]) for r in untouched.collect()] == [(Decimal("5.00"), True)]
 
 
 def test_bad_rows_are_quarantined_with_rule_file_and_run(spark, cfg):
@@ -169,3 +180,39 @@ def test_full_refresh_rebuilds_one_table_from_bronze(spark, cfg):
     write_raw(cfg, "clients", "20260101-000070000.parquet", [client(3, "c@x", 7, at=70, sq=70)])
     run(spark, cfg, tables=("clients",))
     assert sorted(silver(spark, cfg, "clients")) == [1, 2, 3]
+
+
+def address(id_: int, client_id: int, updated: int, op: str = "I", sq: int = 0) -> dict:
+    return {
+        "Op": op,
+        "dms_commit_ts": ts(updated),
+        "dms_change_seq": seq(sq),
+        "id": id_,
+        "client_id": client_id,
+        "street": f"{id_} Main St",
+        "city": "Lyon",
+        "postal_code": "69001",
+        "country": "FR",
+        "is_primary": 1,
+        "created_at": dt.datetime(2025, 1, 1),
+        "updated_at": dt.datetime(2025, 1, 1) + dt.timedelta(days=updated),
+    }
+
+
+def test_rows_referencing_a_missing_parent_are_counted_per_run(spark, cfg, touched_keys):
+    tables = ("clients", "client_addresses")
+    write_raw(cfg, "clients", "LOAD00000001.parquet", [client(1, "a@x", 0), client(2, "b@x", 0)])
+    write_raw(cfg, "client_addresses", "LOAD00000001.parquet", [address(10, 1, 0), address(11, 99, 0)])
+    warned = {r.table_name: r.rows_warned for r in run(spark, cfg, tables=tables)}
+    assert warned["client_addresses"] == 1  # address 11: no client 99
+
+    # Next period: a new address of client 2, one of a missing client, and 11 changes again.
+    write_raw(
+        cfg,
+        "client_addresses",
+        "20260101-000050000.parquet",
+        [address(12, 2, 5, sq=50), address(13, 98, 5, sq=51), address(11, 99, 6, op="U", sq=52)],
+    )
+    warned = {r.table_name: r.rows_warned for r in run(spark, cfg, tables=tables)}
+    assert warned["client_addresses"] == 2  # only this run's rows: 11 and 13
+    assert sorted(silver(spark, cfg, "client_addresses")) == [10, 11, 12, 13]  # warn keeps the rows

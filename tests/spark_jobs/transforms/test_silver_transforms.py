@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+import pytest
 from chispa import assert_df_equality
 from pyspark.sql import types as T
 
@@ -12,6 +13,7 @@ from spark_jobs.config import Expectation, Table, load_config
 from spark_jobs.transforms.silver import (
     evaluate_expectations,
     hash_pii,
+    key_predicate,
     latest_per_key,
     newer_than_target,
     with_reference_flags,
@@ -54,6 +56,21 @@ def test_latest_per_key_orders_by_commit_ts_then_change_seq(spark):
         CHANGES,
     )
     assert_df_equality(latest_per_key(changes, ["id"]), expected, ignore_row_order=True)
+
+
+def test_key_predicate_selects_exactly_the_listed_keys(spark):
+    rows = spark.createDataFrame(
+        [(1, "a"), (2, "it's"), (3, "a"), (4, "b\\'"), (None, "a"), (9, "c")], "id int, code string"
+    )
+
+    def picked(keys, values):
+        return sorted(tuple(r) for r in rows.filter(key_predicate(keys, values)).collect())
+
+    assert picked(["id"], [(2,), (4,), (7,)]) == [(2, "it's"), (4, "b\\'")]  # 3 is in range, not listed
+    assert picked(["id", "code"], [(2, "it's"), (4, "b\\'"), (1, "z")]) == [(2, "it's"), (4, "b\\'")]
+    assert picked(["id"], []) == []
+    with pytest.raises(ValueError, match="primary key column id"):
+        key_predicate(["id"], [(1.5,)])
 
 
 def test_merge_guard_accepts_only_strictly_newer_changes(spark):
