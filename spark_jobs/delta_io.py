@@ -81,6 +81,11 @@ def version(spark: SparkSession, path: str) -> int | None:
     return int(_snapshot(spark, path).version())
 
 
+def size_bytes(spark: SparkSession, path: str) -> int:
+    """Bytes of the table's live data files, from the Delta log (its checksum when present)."""
+    return int(_snapshot(spark, path).sizeInBytes())
+
+
 def txn_versions(spark: SparkSession, path: str) -> dict[str, int]:
     """The Delta transaction ids (appId -> version) committed to a table."""
     if not exists(spark, path):

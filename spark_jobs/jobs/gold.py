@@ -9,7 +9,11 @@ addresses), products, sales people. From that the job derives the affected scope
 (conf/gold.yaml `scope`): the dimension keys, the sales (including the sales of clients and
 products whose history changed, as the version valid at a sale may have moved), and the dates,
 months and clients those sales fall on before and after the change. Only those rows are
-recomputed and MERGEd; rows of the scope that no longer exist are deleted.
+recomputed; rows of the scope that no longer exist are deleted. A model smaller than
+`gold.rewrite_below_bytes` (environment settings; default 64 MiB) takes the recomputed rows in
+one overwrite (its rows outside the scope copied unchanged), a larger one by MERGE: at that size a
+MERGE's two passes and its commit cost more than rewriting the table, which a MERGE touching rows
+spread over every date does anyway.
 
 Every recomputation reads silver's current state, so it is idempotent: a run killed half way
 recomputes the same scope on the next run. The aggregate scope is written to
@@ -141,6 +145,31 @@ def _overwrite(df: DataFrame, path: str) -> None:
     df.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(path)
 
 
+# Below this size a model's refreshed scope is written by one overwrite rather than a MERGE.
+REWRITE_BELOW_BYTES = 64 * 1024 * 1024
+
+
+def rewrite_below_bytes(cfg: Config) -> int:
+    return int(cfg.env.settings.get("gold", {}).get("rewrite_below_bytes", REWRITE_BELOW_BYTES))
+
+
+def _replace_scope(
+    spark: SparkSession, cfg: Config, path: str, rows: DataFrame, model: GoldModel, scope: DataFrame
+) -> str:
+    """Make the rows of `scope` in `path` equal `rows` (every row of `rows` lies in `scope`).
+
+    A small table is rewritten in one overwrite: its rows outside the scope, then `rows`. A
+    large one gets a MERGE that upserts changed rows and deletes vanished ones. Returns which.
+    """
+    if delta_io.size_bytes(spark, path) < rewrite_below_bytes(cfg):
+        existing = delta_io.read(spark, path)
+        kept = existing.join(F.broadcast(scope), on=scope.columns, how="left_anti")
+        _overwrite(kept.unionByName(rows, allowMissingColumns=True), path)
+        return "rewritten"
+    _merge_scope(spark, path, rows, model, scope)
+    return "merged"
+
+
 def _merge_scope(spark: SparkSession, path: str, rows: DataFrame, model: GoldModel, scope: DataFrame) -> None:
     """Make the rows of `scope` in `path` equal `rows`: upsert changed rows, delete vanished ones."""
     keys = list(model.unique_key)
@@ -172,6 +201,26 @@ def check_grain(spark: SparkSession, path: str, model: GoldModel) -> None:
             f"gold model {model.name}: grain violated, {dup[0]['count']} rows share the unique key "
             f"({', '.join(keys)}) = ({sample}); expected {model.grain}"
         )
+
+
+def check_grains(spark: SparkSession, cfg: Config, models: dict[str, GoldModel]) -> None:
+    """`check_grain` for every model in one Spark job (each model's key as JSON, grouped)."""
+    parts = [
+        delta_io.read(spark, _gold_path(cfg, name)).select(
+            F.lit(name).alias("_model"), F.to_json(F.struct(*model.unique_key)).alias("_key")
+        )
+        for name, model in models.items()
+    ]
+    if not parts:
+        return
+    keyed = parts[0]
+    for part in parts[1:]:
+        keyed = keyed.unionByName(part)
+    dup = keyed.groupBy("_model", "_key").count().filter(F.col("count") > 1).limit(1).collect()
+    if dup:
+        name = dup[0]["_model"]
+        check_grain(spark, _gold_path(cfg, name), models[name])  # raises, naming the key
+        raise GrainError(f"gold model {name}: grain violated, key {dup[0]['_key']} repeats")
 
 
 # --------------------------------------------------------------------------------------------
@@ -352,23 +401,27 @@ def _refresh(
         _write_pending(spark, cfg, pending)
     for name, ids, scope, rows in rebuilt:
         crash_point(f"gold:before_model:{name}")
-        _merge_scope(spark, _gold_path(cfg, name), rows, models[name], scope)
+        how = _replace_scope(spark, cfg, _gold_path(cfg, name), rows, models[name], scope)
         rows.unpersist()
         records[name].rows_read = len(ids)
-        records[name].message = f"{len(ids)} keys refreshed"
+        records[name].message = f"{len(ids)} keys refreshed ({how})"
     sale_ids |= _sales_from_bounds(spark, pending, sales, items)
 
-    new_days = dim_date.build(sales)
-    current_days = gold("dim_date")
-    if new_days.exceptAll(current_days).limit(1).count() or current_days.exceptAll(new_days).limit(1).count():
-        _overwrite(new_days, _gold_path(cfg, "dim_date"))
+    # dim_date is every day from the first sale to the last: it changes with that range only.
+    lo_hi = sales.agg(F.to_date(F.min("sold_at")), F.to_date(F.max("sold_at"))).first()
+    have = gold("dim_date").agg(F.min("date"), F.max("date"), F.count("*")).first()
+    span = (lo_hi[1] - lo_hi[0]).days + 1 if lo_hi[0] is not None else 0
+    if (have[0], have[1], have[2]) != ((lo_hi[0], lo_hi[1], span) if span else (None, None, 0)):
+        _overwrite(dim_date.build(sales), _gold_path(cfg, "dim_date"))
         records["dim_date"].message = "calendar range changed"
 
     # Facts, and the aggregate scope of the sales before and after the change.
     if sale_ids:
         scope = _ids_frame(spark, "sale_id", sale_ids)
-        new_items = fact_sales_item.build(items, sales, gold("dim_client"), gold("dim_product"), scope)
-        new_sales = fact_sales.build(sales, items, gold("dim_client"), scope)
+        # Built once: they feed the aggregate scope and the write.
+        versions = gold("dim_client"), gold("dim_product")
+        new_items = fact_sales_item.build(items, sales, *versions, scope).cache()
+        new_sales = fact_sales.build(sales, items, gold("dim_client"), scope).cache()
         touched_items = new_items.select("sale_id", "product_id", "sold_at").unionByName(
             gold("fact_sales_item")
             .join(scope, "sale_id", "left_semi")
@@ -382,13 +435,12 @@ def _refresh(
         keys = _aggregate_keys(touched_sales, touched_items)
         pending = sorted(set(pending) | {tuple(r) for r in keys.collect()}, key=repr)
         _write_pending(spark, cfg, pending)
-        crash_point("gold:before_model:fact_sales_item")
-        _merge_scope(spark, _gold_path(cfg, "fact_sales_item"), new_items, models["fact_sales_item"], scope)
-        crash_point("gold:before_model:fact_sales")
-        _merge_scope(spark, _gold_path(cfg, "fact_sales"), new_sales, models["fact_sales"], scope)
-        for name in ("fact_sales_item", "fact_sales"):
+        for name, rows in (("fact_sales_item", new_items), ("fact_sales", new_sales)):
+            crash_point(f"gold:before_model:{name}")
+            how = _replace_scope(spark, cfg, _gold_path(cfg, name), rows, models[name], scope)
+            rows.unpersist()
             records[name].rows_read = len(sale_ids)
-            records[name].message = f"{len(sale_ids)} sales refreshed"
+            records[name].message = f"{len(sale_ids)} sales refreshed ({how})"
 
     builders = {
         "agg_daily_sales": lambda s: agg_daily_sales.build(gold("fact_sales"), s),
@@ -405,9 +457,9 @@ def _refresh(
         crash_point(f"gold:before_model:{name}")
         fields = [PENDING_SCHEMA[c] for c in columns]
         scope = spark.createDataFrame(sorted(set(rows), key=repr), T.StructType(fields))
-        _merge_scope(spark, _gold_path(cfg, name), builders[name](scope), models[name], scope)
+        how = _replace_scope(spark, cfg, _gold_path(cfg, name), builders[name](scope), models[name], scope)
         records[name].rows_read = len(rows)
-        records[name].message = f"{len(rows)} keys refreshed"
+        records[name].message = f"{len(rows)} keys refreshed ({how})"
     if pending:
         _write_pending(spark, cfg, [])
 
@@ -443,9 +495,9 @@ def run(
         _refresh(spark, cfg, models, before, now, records)
     changed = rebuild or before != now
 
-    for name, model in models.items():
+    check_grains(spark, cfg, models)
+    for name in models:
         path = _gold_path(cfg, name)
-        check_grain(spark, path, model)
         version = delta_io.version(spark, path)
         r = records[name]
         r.target_version = version
