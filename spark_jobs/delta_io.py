@@ -82,8 +82,16 @@ def version(spark: SparkSession, path: str) -> int | None:
 
 
 def size_bytes(spark: SparkSession, path: str) -> int:
-    """Bytes of the table's live data files, from the Delta log (its checksum when present)."""
-    return int(_snapshot(spark, path).sizeInBytes())
+    """Bytes of the table's live data files, from the Delta log.
+
+    Read from the version's checksum file when there is one (on the driver, no Spark job);
+    otherwise Delta reconstructs the table state to sum its files.
+    """
+    snapshot = _snapshot(spark, path)
+    checksum = snapshot.checksumOpt()
+    if checksum.isDefined():
+        return int(checksum.get().tableSizeBytes())
+    return int(snapshot.sizeInBytes())
 
 
 def txn_versions(spark: SparkSession, path: str) -> dict[str, int]:

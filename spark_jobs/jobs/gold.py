@@ -16,9 +16,13 @@ MERGE's two passes and its commit cost more than rewriting the table, which a ME
 spread over every date does anyway.
 
 Every recomputation reads silver's current state, so it is idempotent: a run killed half way
-recomputes the same scope on the next run. The aggregate scope is written to
-`<ops>/gold_pending` before the facts change and cleared with the progress, so a rerun after a
-crash between the facts and the aggregates still refreshes the aggregates of removed rows.
+recomputes the same scope on the next run. What a rerun could not derive again once gold changed
+(the sales a dimension change moves, the aggregate keys of the facts before the change) is saved
+to `<ops>/gold_pending` in one write before the first model changes, tagged with the silver
+versions the run refreshes to; the progress the completed run records retires it.
+
+Models are written in dependency waves (conf/gold.yaml `depends_on`); the models of one wave are
+written side by side, up to `spark.table_parallelism` at once.
 
 The grain (unique key) of every model is checked on every run; a duplicate fails the run.
 """
@@ -26,7 +30,10 @@ The grain (unique key) of every model is checked on every run; a duplicate fails
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -48,7 +55,7 @@ from spark_jobs.gold import (
     fact_sales,
     fact_sales_item,
 )
-from spark_jobs.gold.common import VALID_FROM, version_change_bounds
+from spark_jobs.gold.common import VALID_FROM, restrict, version_change_bounds
 from spark_jobs.run_log import RunRecord
 
 log = logging.getLogger(__name__)
@@ -81,6 +88,10 @@ PENDING_SCHEMA = T.StructType(
         T.StructField("month", T.DateType(), True),
         T.StructField("client_id", T.IntegerType(), True),
     ]
+)
+# As stored: each row tagged with the silver versions (JSON) of the run that saved it.
+PENDING_STORED_SCHEMA = T.StructType(
+    [*PENDING_SCHEMA.fields, T.StructField("for_versions", T.StringType(), False)]
 )
 AGG_SCOPES = {
     "agg_daily_sales": ("sale_date",),
@@ -128,17 +139,42 @@ def _pending_path(cfg: Config) -> str:
     return cfg.env.table_path("ops", PENDING_TABLE)
 
 
-def _write_pending(spark: SparkSession, cfg: Config, rows: list[tuple]) -> None:
-    spark.createDataFrame(rows, PENDING_SCHEMA).write.format("delta").mode("overwrite").save(
-        _pending_path(cfg)
-    )
+def _versions_tag(versions: dict[str, int]) -> str:
+    return json.dumps(dict(sorted(versions.items())), separators=(",", ":"))
 
 
-def _read_pending(spark: SparkSession, cfg: Config) -> list[tuple]:
+def _write_pending(spark: SparkSession, cfg: Config, rows: list[tuple], target: dict[str, int]) -> None:
+    """Save the scope a run is about to apply, tagged with the silver versions it refreshes to.
+
+    The run that completes records those versions as gold's progress, which retires the scope
+    without another write: a scope is live only while progress differs from its tag.
+    """
+    tag = _versions_tag(target)
+    spark.createDataFrame([(*r, tag) for r in rows], PENDING_STORED_SCHEMA).write.format("delta").mode(
+        "overwrite"
+    ).option("overwriteSchema", "true").save(_pending_path(cfg))
+
+
+def _read_pending(
+    spark: SparkSession, cfg: Config, progress: dict[str, int] | None = None
+) -> tuple[list[tuple], bool]:
+    """The live pending scope (a run that saved it has not completed), and whether the table
+    holds any rows at all (retired ones included)."""
     path = _pending_path(cfg)
     if not delta_io.exists(spark, path):
-        return []
-    return [tuple(r) for r in delta_io.read(spark, path).collect()]
+        return [], False
+    if progress is None:
+        progress = _read_progress(spark, cfg)
+    done = _versions_tag(progress) if progress is not None else None
+    stored = delta_io.read(spark, path).collect()
+    width = len(PENDING_SCHEMA.fields)
+    live = [
+        tuple(r)[:width]
+        for r in stored
+        # A scope saved before scopes were tagged (no tag column) is live until overwritten.
+        if "for_versions" not in r.asDict() or r["for_versions"] != done
+    ]
+    return live, bool(stored)
 
 
 def _overwrite(df: DataFrame, path: str) -> None:
@@ -224,6 +260,54 @@ def check_grains(spark: SparkSession, cfg: Config, models: dict[str, GoldModel])
 
 
 # --------------------------------------------------------------------------------------------
+# Writing models side by side
+
+
+def waves(models: dict[str, GoldModel]) -> list[list[str]]:
+    """The models in dependency waves: each wave depends only on models of earlier waves
+    (`depends_on` in conf/gold.yaml), so a wave's models can be written side by side."""
+    level: dict[str, int] = {}
+
+    def depth(name: str, stack: tuple[str, ...] = ()) -> int:
+        if name not in level:
+            if name in stack:
+                raise ValueError(f"conf/gold.yaml: models depend on each other in a cycle: {stack}")
+            deps = [d for d in models[name].depends_on if d in models]
+            level[name] = 1 + max((depth(d, (*stack, name)) for d in deps), default=-1)
+        return level[name]
+
+    out: list[list[str]] = []
+    for name in models:
+        d = depth(name)
+        while len(out) <= d:
+            out.append([])
+        out[d].append(name)
+    return [w for w in out if w]
+
+
+def _write_in_waves(cfg: Config, models: dict[str, GoldModel], tasks: dict[str, Callable[[], None]]) -> None:
+    """Run each model's write task, wave after wave; within a wave up to
+    `spark.table_parallelism` run at once (most of a small model's time is driver-side).
+    Every task of a wave finishes before the first error is raised."""
+    workers = max(1, int(cfg.env.settings.get("spark", {}).get("table_parallelism", 3)))
+
+    def task(name: str) -> None:
+        crash_point(f"gold:before_model:{name}")
+        tasks[name]()
+
+    for wave in waves(models):
+        names = [n for n in wave if n in tasks]
+        if len(names) <= 1 or workers == 1:
+            for name in names:
+                task(name)
+            continue
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gold") as pool:
+            futures = [pool.submit(task, n) for n in names]
+        for future in futures:
+            future.result()
+
+
+# --------------------------------------------------------------------------------------------
 # Full build
 
 
@@ -250,10 +334,11 @@ def _build_all(spark: SparkSession, cfg: Config, models: dict[str, GoldModel], r
     def gold(name: str) -> DataFrame:
         return delta_io.read(spark, _gold_path(cfg, name))
 
-    for name in models:
-        crash_point(f"gold:before_model:{name}")
+    def build(name: str) -> None:
         _overwrite(built[name](), _gold_path(cfg, name))
         records[name].message = "full rebuild"
+
+    _write_in_waves(cfg, models, {name: (lambda n=name: build(n)) for name in models})
 
 
 # --------------------------------------------------------------------------------------------
@@ -285,11 +370,28 @@ def _aggregate_keys(touched_sales: DataFrame, touched_items: DataFrame) -> DataF
     return out.distinct()
 
 
-def _changed_ids(spark, cfg, source: str, column: str, since: int, until: int) -> set[int]:
-    if until <= since:
-        return set()
-    changes = delta_io.read_changes(spark, cfg.env.table_path("silver", source), since + 1, until)
-    return {r[0] for r in changes.select(column).distinct().collect() if r[0] is not None}
+def _changed_ids(
+    spark: SparkSession, cfg: Config, wanted: dict[str, tuple[str, str]], before: dict, now: dict
+) -> dict[str, set[int]]:
+    """The ids each silver change data feed names since gold's progress, in one Spark job.
+
+    `wanted`: label -> (silver table, id column). Returns label -> ids (empty when unchanged).
+    """
+    parts = []
+    for label, (source, column) in wanted.items():
+        since, until = before.get(source, -1), now[source]
+        if until <= since:
+            continue
+        changes = delta_io.read_changes(spark, cfg.env.table_path("silver", source), since + 1, until)
+        parts.append(changes.select(F.lit(label).alias("_label"), F.col(column).cast("int").alias("_id")))
+    found: dict[str, set[int]] = {label: set() for label in wanted}
+    if parts:
+        union = parts[0]
+        for part in parts[1:]:
+            union = union.unionByName(part)
+        for label, key in union.filter(F.col("_id").isNotNull()).distinct().collect():
+            found[label].add(key)
+    return found
 
 
 def _ids_frame(spark: SparkSession, column: str, ids: set[int]) -> DataFrame:
@@ -323,9 +425,10 @@ def _bound_rows(dim: str, bounds: dict) -> list[tuple]:
 
 
 def _sales_from_bounds(spark: SparkSession, pending: list[tuple], sales: DataFrame, items: DataFrame) -> set:
-    """The sales whose client or product version may have moved (pending `facts_from` rows)."""
-    found: set[int] = set()
+    """The sales whose client or product version may have moved (pending `facts_from` rows),
+    found in one Spark job."""
     names = PENDING_SCHEMA.fieldNames()
+    hits = []
     for kind, column in (("facts_from:client", "client_id"), ("facts_from:product", "product_id")):
         rows = [(r[names.index(column)], r[names.index("sale_date")]) for r in pending if r[0] == kind]
         if not rows:
@@ -337,8 +440,11 @@ def _sales_from_bounds(spark: SparkSession, pending: list[tuple], sales: DataFra
         hit = facts.join(F.broadcast(bounds), on=column).filter(
             F.col("_from").isNull() | (F.to_date("sold_at") >= F.col("_from"))
         )
-        found |= {r[0] for r in hit.select("sale_id").distinct().collect()}
-    return found
+        hits.append(hit.select("sale_id"))
+    if not hits:
+        return set()
+    union = hits[0] if len(hits) == 1 else hits[0].unionByName(hits[1])
+    return {r[0] for r in union.distinct().collect()}
 
 
 def _refresh(
@@ -349,27 +455,41 @@ def _refresh(
     now: dict[str, int],
     records: dict,
 ) -> None:
-    def changed(source: str, column: str) -> set[int]:
-        return _changed_ids(spark, cfg, source, column, before.get(source, -1), now[source])
+    """Recompute the affected scope of every model.
 
+    Everything a rerun could not derive again once gold changed (the sales a dimension change
+    moves, the aggregate keys of the facts before the change) is worked out first and saved in
+    one write to `gold_pending`, before the first model changes.
+    """
     sales = _silver(spark, cfg, "sales")
     items = _silver(spark, cfg, "sales_items")
 
     def gold(name: str) -> DataFrame:
         return delta_io.read(spark, _gold_path(cfg, name))
 
-    people = changed("sales_people", "id")
-    products = changed("products_history", "id")
-    clients = changed("clients_history", "id") | changed("client_addresses_history", "client_id")
-    sale_ids = changed("sales", "id") | changed("sales_items", "sale_id")
-
-    # Dimensions: rebuild the changed keys' versions. Where a client's or product's version
-    # starts moved, the facts from the earliest moved start on may take another version: those
-    # bounds go to the pending scope before the dimension changes, so a rerun after a crash
-    # still refreshes those facts.
     def silver(name: str) -> DataFrame:
         return _silver(spark, cfg, name)
 
+    changed = _changed_ids(
+        spark,
+        cfg,
+        {
+            "people": ("sales_people", "id"),
+            "products": ("products_history", "id"),
+            "clients": ("clients_history", "id"),
+            "addresses": ("client_addresses_history", "client_id"),
+            "sales": ("sales", "id"),
+            "items": ("sales_items", "sale_id"),
+        },
+        before,
+        now,
+    )
+    people, products = changed["people"], changed["products"]
+    clients = changed["clients"] | changed["addresses"]
+    sale_ids = changed["sales"] | changed["items"]
+
+    # Dimensions: rebuild the changed keys' versions. Where a client's or product's version
+    # starts moved, the facts from the earliest moved start on may take another version.
     dims = (
         (
             "dim_sales_person",
@@ -385,7 +505,7 @@ def _refresh(
             lambda s: dim_client.build(silver("clients_history"), silver("client_addresses_history"), s),
         ),
     )
-    pending = _read_pending(spark, cfg)
+    pending, stored = _read_pending(spark, cfg, before)
     rebuilt = []
     for name, ids, column, build in dims:
         if not ids:
@@ -397,50 +517,73 @@ def _refresh(
             old = gold(name).join(F.broadcast(scope), on=column, how="left_semi")
             bounds = version_change_bounds(_version_starts(old, column), _version_starts(rows, column))
             pending = sorted(set(pending) | set(_bound_rows(name, bounds)), key=repr)
-    if any(r[0] in FACT_BOUND_KINDS.values() for r in pending):
-        _write_pending(spark, cfg, pending)
-    for name, ids, scope, rows in rebuilt:
-        crash_point(f"gold:before_model:{name}")
+    sale_ids |= _sales_from_bounds(spark, pending, sales, items)
+
+    # The aggregate rows the touched sales fall on, before and after the change. Computed from
+    # silver and the facts as they are, before any model is written.
+    fact_scope = _ids_frame(spark, "sale_id", sale_ids) if sale_ids else None
+    if fact_scope is not None:
+        now_sales = restrict(sales.withColumnRenamed("id", "sale_id"), fact_scope)
+        touched_sales = now_sales.select("client_id", "sales_person_id", "sold_at").unionByName(
+            gold("fact_sales")
+            .join(fact_scope, "sale_id", "left_semi")
+            .select("client_id", "sales_person_id", "sold_at")
+        )
+        touched_items = (
+            restrict(items, fact_scope)
+            .select("sale_id", "product_id")
+            .join(now_sales.select("sale_id", "sold_at"), on="sale_id")  # as fact_sales_item joins
+            .unionByName(
+                gold("fact_sales_item")
+                .join(fact_scope, "sale_id", "left_semi")
+                .select("sale_id", "product_id", "sold_at")
+            )
+        )
+        keys = _aggregate_keys(touched_sales, touched_items)
+        pending = sorted(set(pending) | {tuple(r) for r in keys.collect()}, key=repr)
+    if pending or stored:  # an empty scope replaces retired rows, once
+        _write_pending(spark, cfg, pending, now)
+
+    tasks: dict[str, Callable[[], None]] = {}
+
+    def write_dim(name: str, ids: set, scope: DataFrame, rows: DataFrame) -> None:
         how = _replace_scope(spark, cfg, _gold_path(cfg, name), rows, models[name], scope)
         rows.unpersist()
         records[name].rows_read = len(ids)
         records[name].message = f"{len(ids)} keys refreshed ({how})"
-    sale_ids |= _sales_from_bounds(spark, pending, sales, items)
 
-    # dim_date is every day from the first sale to the last: it changes with that range only.
-    lo_hi = sales.agg(F.to_date(F.min("sold_at")), F.to_date(F.max("sold_at"))).first()
-    have = gold("dim_date").agg(F.min("date"), F.max("date"), F.count("*")).first()
-    span = (lo_hi[1] - lo_hi[0]).days + 1 if lo_hi[0] is not None else 0
-    if (have[0], have[1], have[2]) != ((lo_hi[0], lo_hi[1], span) if span else (None, None, 0)):
-        _overwrite(dim_date.build(sales), _gold_path(cfg, "dim_date"))
-        records["dim_date"].message = "calendar range changed"
+    for name, ids, scope, rows in rebuilt:
+        tasks[name] = lambda a=(name, ids, scope, rows): write_dim(*a)
 
-    # Facts, and the aggregate scope of the sales before and after the change.
-    if sale_ids:
-        scope = _ids_frame(spark, "sale_id", sale_ids)
-        # Built once: they feed the aggregate scope and the write.
-        versions = gold("dim_client"), gold("dim_product")
-        new_items = fact_sales_item.build(items, sales, *versions, scope).cache()
-        new_sales = fact_sales.build(sales, items, gold("dim_client"), scope).cache()
-        touched_items = new_items.select("sale_id", "product_id", "sold_at").unionByName(
-            gold("fact_sales_item")
-            .join(scope, "sale_id", "left_semi")
-            .select("sale_id", "product_id", "sold_at")
-        )
-        touched_sales = new_sales.select("client_id", "sales_person_id", "sold_at").unionByName(
-            gold("fact_sales")
-            .join(scope, "sale_id", "left_semi")
-            .select("client_id", "sales_person_id", "sold_at")
-        )
-        keys = _aggregate_keys(touched_sales, touched_items)
-        pending = sorted(set(pending) | {tuple(r) for r in keys.collect()}, key=repr)
-        _write_pending(spark, cfg, pending)
-        for name, rows in (("fact_sales_item", new_items), ("fact_sales", new_sales)):
-            crash_point(f"gold:before_model:{name}")
-            how = _replace_scope(spark, cfg, _gold_path(cfg, name), rows, models[name], scope)
-            rows.unpersist()
-            records[name].rows_read = len(sale_ids)
-            records[name].message = f"{len(sale_ids)} sales refreshed ({how})"
+    def write_dim_date() -> None:
+        # Every day from the first sale to the last: it changes with that range only.
+        lo_hi = sales.agg(F.to_date(F.min("sold_at")), F.to_date(F.max("sold_at"))).first()
+        have = gold("dim_date").agg(F.min("date"), F.max("date"), F.count("*")).first()
+        span = (lo_hi[1] - lo_hi[0]).days + 1 if lo_hi[0] is not None else 0
+        if (have[0], have[1], have[2]) != ((lo_hi[0], lo_hi[1], span) if span else (None, None, 0)):
+            _overwrite(dim_date.build(sales), _gold_path(cfg, "dim_date"))
+            records["dim_date"].message = "calendar range changed"
+
+    tasks["dim_date"] = write_dim_date
+
+    # Facts, against the dimensions their wave follows (read when the task runs).
+    facts = {
+        "fact_sales_item": lambda: fact_sales_item.build(
+            items, sales, gold("dim_client"), gold("dim_product"), fact_scope
+        ),
+        "fact_sales": lambda: fact_sales.build(sales, items, gold("dim_client"), fact_scope),
+    }
+
+    def write_fact(name: str) -> None:
+        rows = facts[name]().cache()  # a MERGE reads it twice
+        how = _replace_scope(spark, cfg, _gold_path(cfg, name), rows, models[name], fact_scope)
+        rows.unpersist()
+        records[name].rows_read = len(sale_ids)
+        records[name].message = f"{len(sale_ids)} sales refreshed ({how})"
+
+    if fact_scope is not None:
+        for name in facts:
+            tasks[name] = lambda n=name: write_fact(n)
 
     builders = {
         "agg_daily_sales": lambda s: agg_daily_sales.build(gold("fact_sales"), s),
@@ -448,20 +591,22 @@ def _refresh(
         "agg_sales_person_month": lambda s: agg_sales_person_month.build(gold("fact_sales"), s),
         "agg_client_lifetime": lambda s: agg_client_lifetime.build(gold("fact_sales"), s),
     }
-    for name, columns in AGG_SCOPES.items():
-        rows = [
-            tuple(r[PENDING_SCHEMA.fieldNames().index(c)] for c in columns) for r in pending if r[0] == name
-        ]
-        if not rows:
-            continue
-        crash_point(f"gold:before_model:{name}")
-        fields = [PENDING_SCHEMA[c] for c in columns]
-        scope = spark.createDataFrame(sorted(set(rows), key=repr), T.StructType(fields))
+
+    def write_agg(name: str, rows: list[tuple]) -> None:
+        fields = [PENDING_SCHEMA[c] for c in AGG_SCOPES[name]]
+        scope = spark.createDataFrame(rows, T.StructType(fields))
         how = _replace_scope(spark, cfg, _gold_path(cfg, name), builders[name](scope), models[name], scope)
         records[name].rows_read = len(rows)
         records[name].message = f"{len(rows)} keys refreshed ({how})"
-    if pending:
-        _write_pending(spark, cfg, [])
+
+    names = PENDING_SCHEMA.fieldNames()
+    for name, columns in AGG_SCOPES.items():
+        wanted = {tuple(r[names.index(c)] for c in columns) for r in pending if r[0] == name}
+        if wanted:
+            tasks[name] = lambda a=(name, wanted): write_agg(a[0], sorted(a[1], key=repr))
+
+    _write_in_waves(cfg, models, tasks)
+    # No clearing write: the progress recorded next retires the pending scope (see _write_pending).
 
 
 # --------------------------------------------------------------------------------------------
@@ -491,6 +636,8 @@ def run(
             "gold: full rebuild (%s)", "requested" if full_refresh else f"missing: {missing or 'progress'}"
         )
         _build_all(spark, cfg, models, records)
+        if _read_pending(spark, cfg, before or {})[1]:
+            _write_pending(spark, cfg, [], now)  # a rebuild leaves no scope behind
     elif before != now:
         _refresh(spark, cfg, models, before, now, records)
     changed = rebuild or before != now
