@@ -18,6 +18,17 @@ from spark_jobs.run_log import RunRecord
 log = logging.getLogger(__name__)
 
 
+def table_parallelism(cfg) -> int:
+    """How many tables (or gold models) a layer writes at once: `spark.table_parallelism` in the
+    environment settings, default 3, never below 1."""
+    value = cfg.env.settings.get("spark", {}).get("table_parallelism", 3)
+    try:
+        workers = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"spark.table_parallelism must be a whole number, got {value!r}") from None
+    return max(1, workers)
+
+
 class LayerFailed(RuntimeError):
     """One or more tables failed; `records` holds every table's record, failures included."""
 

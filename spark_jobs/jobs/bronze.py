@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 from spark_jobs import delta_io
 from spark_jobs.config import Config, Table
 from spark_jobs.faults import crash_point
-from spark_jobs.parallel import run_tables
+from spark_jobs.parallel import run_tables, table_parallelism
 from spark_jobs.run_log import RunRecord, utcnow
 from spark_jobs.schemas import QUARANTINED_FILES_SCHEMA, SOURCE_FILE, bronze_schema, raw_schema
 from spark_jobs.transforms.bronze import PROBLEM, contract_problems, flag_bad_rows, to_bronze
@@ -148,5 +148,5 @@ def run(spark: SparkSession, cfg: Config, tables: list[str], run_id: str) -> lis
         run_id,
         tables,
         lambda session, name: ingest_table(session, cfg, cfg.table(name), run_id),
-        workers=int(cfg.env.settings.get("spark", {}).get("table_parallelism", 3)),
+        workers=table_parallelism(cfg),
     )

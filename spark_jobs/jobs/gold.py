@@ -30,6 +30,7 @@ The grain (unique key) of every model is checked on every run; a duplicate fails
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -56,6 +57,7 @@ from spark_jobs.gold import (
     fact_sales_item,
 )
 from spark_jobs.gold.common import VALID_FROM, restrict, version_change_bounds
+from spark_jobs.parallel import table_parallelism
 from spark_jobs.run_log import RunRecord
 
 log = logging.getLogger(__name__)
@@ -239,6 +241,11 @@ def check_grain(spark: SparkSession, path: str, model: GoldModel) -> None:
         )
 
 
+def _union(parts: list[DataFrame]) -> DataFrame:
+    """The rows of every DataFrame in `parts` (same columns, matched by name); `parts` is not empty."""
+    return functools.reduce(DataFrame.unionByName, parts)
+
+
 def check_grains(spark: SparkSession, cfg: Config, models: dict[str, GoldModel]) -> None:
     """`check_grain` for every model in one Spark job (each model's key as JSON, grouped)."""
     parts = [
@@ -249,10 +256,7 @@ def check_grains(spark: SparkSession, cfg: Config, models: dict[str, GoldModel])
     ]
     if not parts:
         return
-    keyed = parts[0]
-    for part in parts[1:]:
-        keyed = keyed.unionByName(part)
-    dup = keyed.groupBy("_model", "_key").count().filter(F.col("count") > 1).limit(1).collect()
+    dup = _union(parts).groupBy("_model", "_key").count().filter(F.col("count") > 1).limit(1).collect()
     if dup:
         name = dup[0]["_model"]
         check_grain(spark, _gold_path(cfg, name), models[name])  # raises, naming the key
@@ -289,7 +293,7 @@ def _write_in_waves(cfg: Config, models: dict[str, GoldModel], tasks: dict[str, 
     """Run each model's write task, wave after wave; within a wave up to
     `spark.table_parallelism` run at once (most of a small model's time is driver-side).
     Every task of a wave finishes before the first error is raised."""
-    workers = max(1, int(cfg.env.settings.get("spark", {}).get("table_parallelism", 3)))
+    workers = table_parallelism(cfg)
 
     def task(name: str) -> None:
         crash_point(f"gold:before_model:{name}")
@@ -357,17 +361,18 @@ def _aggregate_keys(touched_sales: DataFrame, touched_items: DataFrame) -> DataF
         ),
         "agg_client_lifetime": (touched_sales, {"client_id": F.col("client_id")}),
     }
-    out = None
+    parts = []
     for kind, (facts, columns) in wanted.items():
-        shaped = facts.select(
-            F.lit(kind).alias("kind"),
-            *[
-                (columns[f.name] if f.name in columns else F.lit(None)).cast(f.dataType).alias(f.name)
-                for f in PENDING_SCHEMA.fields[1:]
-            ],
+        parts.append(
+            facts.select(
+                F.lit(kind).alias("kind"),
+                *[
+                    (columns[f.name] if f.name in columns else F.lit(None)).cast(f.dataType).alias(f.name)
+                    for f in PENDING_SCHEMA.fields[1:]
+                ],
+            )
         )
-        out = shaped if out is None else out.unionByName(shaped)
-    return out.distinct()
+    return _union(parts).distinct()
 
 
 def _changed_ids(
@@ -386,10 +391,7 @@ def _changed_ids(
         parts.append(changes.select(F.lit(label).alias("_label"), F.col(column).cast("int").alias("_id")))
     found: dict[str, set[int]] = {label: set() for label in wanted}
     if parts:
-        union = parts[0]
-        for part in parts[1:]:
-            union = union.unionByName(part)
-        for label, key in union.filter(F.col("_id").isNotNull()).distinct().collect():
+        for label, key in _union(parts).filter(F.col("_id").isNotNull()).distinct().collect():
             found[label].add(key)
     return found
 
@@ -443,8 +445,7 @@ def _sales_from_bounds(spark: SparkSession, pending: list[tuple], sales: DataFra
         hits.append(hit.select("sale_id"))
     if not hits:
         return set()
-    union = hits[0] if len(hits) == 1 else hits[0].unionByName(hits[1])
-    return {r[0] for r in union.distinct().collect()}
+    return {r[0] for r in _union(hits).distinct().collect()}
 
 
 def _refresh(

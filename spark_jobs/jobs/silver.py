@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 from spark_jobs import delta_io
 from spark_jobs.config import Config, Expectation, Table
 from spark_jobs.faults import crash_point
-from spark_jobs.parallel import run_tables
+from spark_jobs.parallel import run_tables, table_parallelism
 from spark_jobs.run_log import RunRecord
 from spark_jobs.schemas import OP, QUARANTINE_SCHEMA, RUN_ID, VALID_FROM, history_schema, silver_schema
 from spark_jobs.transforms.silver import (
@@ -377,7 +377,7 @@ def run(
         n: [e.table for e in cfg.table(n).expectations if e.rule == "references" and not is_post_merge(e)]
         for n in tables
     }
-    workers = int(cfg.env.settings.get("spark", {}).get("table_parallelism", 3))
+    workers = table_parallelism(cfg)
     records = run_tables(
         spark,
         "silver",
