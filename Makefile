@@ -9,6 +9,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 JARS_STAMP := jars/.fetched
+LOCALFS_JAR := jars/lakehouse-localfs.jar
 MARIADBD := $(firstword $(wildcard /usr/sbin/mariadbd /usr/bin/mariadbd /usr/local/bin/mariadbd))
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PYTEST_ARGS ?=
@@ -44,12 +45,24 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet -e '.[test,dev,airflow]'
 	@touch $@
 
-jars: $(JARS_STAMP)
+jars: $(JARS_STAMP) $(LOCALFS_JAR)
 $(JARS_STAMP): build/pom.xml
 	@command -v mvn >/dev/null || { echo "Maven (mvn) is required: apt-get install maven"; exit 1; }
 	mvn --batch-mode --quiet -f build/pom.xml dependency:copy-dependencies \
 	    -DoutputDirectory=$(abspath jars) -DincludeScope=runtime
 	@touch $@
+
+# The local file system without a process per file (build/localfs), compiled against the Hadoop
+# classes inside the pyspark wheel.
+$(LOCALFS_JAR): $(wildcard build/localfs/lakehouse/hadoop/*.java) $(STAMP)
+	@command -v javac >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $(SUDO) apt-get install -y -qq --no-install-recommends openjdk-17-jdk-headless >/dev/null; }
+	@mkdir -p jars
+	rm -rf build/target/localfs
+	javac --release 11 -nowarn -d build/target/localfs \
+	    -cp "$$($(PY) -c 'import os, pyspark; print(os.path.join(os.path.dirname(pyspark.__file__), "jars", "*"))')" \
+	    build/localfs/lakehouse/hadoop/*.java
+	jar cf $@ -C build/target/localfs .
 
 mariadb:
 ifeq ($(MARIADBD),)

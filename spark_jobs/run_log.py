@@ -83,6 +83,8 @@ def write(spark: SparkSession, ops_path: str, records: list[RunRecord]) -> None:
     if not records:
         return
     path = f"{ops_path.rstrip('/')}/{RUN_LOG_TABLE}"
-    delta_io.ensure_table(spark, path, RUN_LOG_SCHEMA, {"delta.enableChangeDataFeed": "false"})
+    delta_io.ensure_table(
+        spark, path, RUN_LOG_SCHEMA, {"delta.enableChangeDataFeed": "false", **delta_io.NO_STATS}
+    )
     rows = [asdict(r.finish() if r.ended_at is None else r) for r in records]
     spark.createDataFrame(rows, RUN_LOG_SCHEMA).write.format("delta").mode("append").save(path)

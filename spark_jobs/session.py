@@ -15,7 +15,14 @@ from pyspark.sql import SparkSession
 from spark_jobs.config import REPO_ROOT
 
 JARS_DIR = Path(os.environ.get("LAKEHOUSE_JARS_DIR", REPO_ROOT / "jars"))
-REQUIRED_JARS = ("delta-spark_2.12-3.3.2.jar", "delta-storage-3.3.2.jar", "antlr4-runtime-4.9.3.jar")
+# Compiled by `make jars` from build/localfs: the local file system without a process per file.
+LOCALFS_JAR = "lakehouse-localfs.jar"
+REQUIRED_JARS = (
+    "delta-spark_2.12-3.3.2.jar",
+    "delta-storage-3.3.2.jar",
+    "antlr4-runtime-4.9.3.jar",
+    LOCALFS_JAR,
+)
 
 DELTA_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
@@ -55,6 +62,8 @@ def build_spark(
                 "spark.driver.bindAddress": "127.0.0.1",
                 "spark.driver.memory": driver_memory or os.environ.get("LAKEHOUSE_DRIVER_MEMORY", "4g"),
                 "spark.jars": ",".join(local_jars()),
+                # On the JVM's own class path: Hadoop loads file systems before spark.jars are added.
+                "spark.driver.extraClassPath": str(JARS_DIR / LOCALFS_JAR),
                 "spark.ui.enabled": "false",
                 "spark.ui.showConsoleProgress": "false",
                 "spark.sql.shuffle.partitions": str(shuffle_partitions or 4),
@@ -66,6 +75,9 @@ def build_spark(
                 "spark.databricks.delta.snapshotPartitions": "2",
                 "spark.sql.adaptive.enabled": "true",
                 "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+                # Local files without a chmod or readlink process per file (build/localfs).
+                "spark.hadoop.fs.file.impl": "lakehouse.hadoop.NioChecksumFileSystem",
+                "spark.hadoop.fs.AbstractFileSystem.file.impl": "lakehouse.hadoop.NioLocalFs",
             }
         )
     else:

@@ -55,7 +55,7 @@ def ingest_table(spark: SparkSession, cfg: Config, table: Table, run_id: str) ->
     record = RunRecord(run_id=run_id, job="bronze", table_name=table.name)
     bronze_path = cfg.env.table_path("bronze", table.name)
     raw_dir = cfg.raw_table_dir(table.name)
-    delta_io.ensure_table(spark, bronze_path, bronze_schema(table))
+    delta_io.ensure_table(spark, bronze_path, bronze_schema(table), delta_io.stats_on(table.primary_key))
     before = delta_io.version(spark, bronze_path)
     record.source_version_from = record.target_version = before
 
@@ -107,7 +107,12 @@ def ingest_table(spark: SparkSession, cfg: Config, table: Table, run_id: str) ->
         now = utcnow()
         qrows = [(table.name, path, reason, run_id, now) for path, reason in sorted(bad.items())]
         qpath = quarantine_files_path(cfg)
-        delta_io.ensure_table(spark, qpath, QUARANTINED_FILES_SCHEMA, {"delta.enableChangeDataFeed": "false"})
+        delta_io.ensure_table(
+            spark,
+            qpath,
+            QUARANTINED_FILES_SCHEMA,
+            {"delta.enableChangeDataFeed": "false", **delta_io.NO_STATS},
+        )
         delta_io.append_once(
             spark.createDataFrame(qrows, QUARANTINED_FILES_SCHEMA), qpath, f"{APP_ID}:{table.name}", txn
         )

@@ -132,9 +132,9 @@ def _read_progress(spark: SparkSession, cfg: Config) -> dict[str, int] | None:
 
 def _write_progress(spark: SparkSession, cfg: Config, versions: dict[str, int], run_id: str) -> None:
     rows = [(s, v, run_id) for s, v in sorted(versions.items())]
-    spark.createDataFrame(rows, PROGRESS_SCHEMA).write.format("delta").mode("overwrite").save(
-        cfg.env.table_path("ops", PROGRESS_TABLE)
-    )
+    spark.createDataFrame(rows, PROGRESS_SCHEMA).write.format("delta").mode("overwrite").options(
+        **delta_io.NO_STATS
+    ).save(cfg.env.table_path("ops", PROGRESS_TABLE))
 
 
 def _pending_path(cfg: Config) -> str:
@@ -154,7 +154,7 @@ def _write_pending(spark: SparkSession, cfg: Config, rows: list[tuple], target: 
     tag = _versions_tag(target)
     spark.createDataFrame([(*r, tag) for r in rows], PENDING_STORED_SCHEMA).write.format("delta").mode(
         "overwrite"
-    ).option("overwriteSchema", "true").save(_pending_path(cfg))
+    ).option("overwriteSchema", "true").options(**delta_io.NO_STATS).save(_pending_path(cfg))
 
 
 def _read_pending(
@@ -179,8 +179,17 @@ def _read_pending(
     return live, bool(stored)
 
 
-def _overwrite(df: DataFrame, path: str) -> None:
-    df.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(path)
+def _overwrite(df: DataFrame, path: str, model: GoldModel) -> None:
+    df.write.format("delta").mode("overwrite").option("overwriteSchema", "true").options(
+        **_gold_stats(model, df)
+    ).save(path)
+
+
+def _gold_stats(model: GoldModel, df: DataFrame) -> dict[str, str]:
+    """File statistics on a model's unique key and on its date columns, which analysts filter on
+    (Athena skips files by them); none on the measures."""
+    dates = [f.name for f in df.schema.fields if isinstance(f.dataType, (T.DateType, T.TimestampType))]
+    return delta_io.stats_on([*model.unique_key, *dates])
 
 
 # Below this size a model's refreshed scope is written by one overwrite rather than a MERGE.
@@ -202,7 +211,7 @@ def _replace_scope(
     if delta_io.size_bytes(spark, path) < rewrite_below_bytes(cfg):
         existing = delta_io.read(spark, path)
         kept = existing.join(F.broadcast(scope), on=scope.columns, how="left_anti")
-        _overwrite(kept.unionByName(rows, allowMissingColumns=True), path)
+        _overwrite(kept.unionByName(rows, allowMissingColumns=True), path, model)
         return "rewritten"
     _merge_scope(spark, path, rows, model, scope)
     return "merged"
@@ -339,7 +348,7 @@ def _build_all(spark: SparkSession, cfg: Config, models: dict[str, GoldModel], r
         return delta_io.read(spark, _gold_path(cfg, name))
 
     def build(name: str) -> None:
-        _overwrite(built[name](), _gold_path(cfg, name))
+        _overwrite(built[name](), _gold_path(cfg, name), models[name])
         records[name].message = "full rebuild"
 
     _write_in_waves(cfg, models, {name: (lambda n=name: build(n)) for name in models})
@@ -562,7 +571,7 @@ def _refresh(
         have = gold("dim_date").agg(F.min("date"), F.max("date"), F.count("*")).first()
         span = (lo_hi[1] - lo_hi[0]).days + 1 if lo_hi[0] is not None else 0
         if (have[0], have[1], have[2]) != ((lo_hi[0], lo_hi[1], span) if span else (None, None, 0)):
-            _overwrite(dim_date.build(sales), _gold_path(cfg, "dim_date"))
+            _overwrite(dim_date.build(sales), _gold_path(cfg, "dim_date"), models["dim_date"])
             records["dim_date"].message = "calendar range changed"
 
     tasks["dim_date"] = write_dim_date

@@ -101,7 +101,7 @@ def _write_history(
     one MERGE upserts the rebuilt versions and deletes the stale ones.
     """
     path = history_path(cfg, table.name)
-    delta_io.ensure_table(spark, path, history_schema(table))
+    delta_io.ensure_table(spark, path, history_schema(table), silver_stats(table))
     rebuilt = scd2_history(changes, table, run_id)
     keys = list(table.primary_key)
     if rebuild:
@@ -159,6 +159,12 @@ def _listed_keys(touched: DataFrame, keys: list[str]) -> list[tuple] | None:
     return values
 
 
+def silver_stats(table: Table) -> dict[str, str]:
+    """File statistics on what silver is filtered on: the key (MERGE, history replace, listed
+    keys) and the run id (the references a run wrote)."""
+    return delta_io.stats_on([*table.primary_key, RUN_ID])
+
+
 def _rows_per_file(cfg: Config) -> int:
     return int(cfg.env.settings.get("spark", {}).get("silver_rows_per_file", ROWS_PER_FILE))
 
@@ -179,7 +185,7 @@ def merge_table(
     bronze_version = delta_io.version(spark, bronze_path)
     if bronze_version is None:
         return record.finish("noop", f"no bronze table at {bronze_path}")
-    delta_io.ensure_table(spark, silver_path, silver_schema(table))
+    delta_io.ensure_table(spark, silver_path, silver_schema(table), silver_stats(table))
     consumed = -1 if full_refresh else delta_io.progress(spark, silver_path, APP_ID)
     record.source_version_from, record.source_version_to = consumed, bronze_version
     if consumed >= bronze_version:
@@ -235,7 +241,9 @@ def merge_table(
     app_id = f"{APP_ID}:refresh:{run_id}" if full_refresh else APP_ID
     if record.rows_quarantined:
         qpath = quarantine_path(cfg)
-        delta_io.ensure_table(spark, qpath, QUARANTINE_SCHEMA, {"delta.enableChangeDataFeed": "false"})
+        delta_io.ensure_table(
+            spark, qpath, QUARANTINE_SCHEMA, {"delta.enableChangeDataFeed": "false", **delta_io.NO_STATS}
+        )
         delta_io.append_once(
             to_quarantine(quarantined, table, run_id), qpath, f"{app_id}:{table.name}", bronze_version
         )

@@ -69,3 +69,29 @@ def test_missing_jars_give_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(session_mod, "JARS_DIR", tmp_path)
     with pytest.raises(FileNotFoundError, match="run `make jars`"):
         session_mod.local_jars()
+
+
+def test_local_file_system_is_the_nio_one_and_keeps_hadoop_modes(spark, tmp_path):
+    """Local `file:` paths use build/localfs (permissions and link status through java.nio), and
+    what it writes looks as Hadoop's own local file system would leave it."""
+    jvm = spark._jvm
+    conf = spark._jsc.hadoopConfiguration()
+    fs = jvm.org.apache.hadoop.fs.FileSystem.get(jvm.java.net.URI("file:///"), conf)
+    assert fs.getClass().getName() == "lakehouse.hadoop.NioChecksumFileSystem"
+    fc = jvm.org.apache.hadoop.fs.FileContext.getFileContext(jvm.java.net.URI("file:///"), conf)
+    assert "NioLocalFs" in fc.getDefaultFileSystem().getClass().getName()
+
+    path = str(tmp_path / "t")
+    spark.createDataFrame([(1, "a", Decimal("1.00"))], SCHEMA).write.format("delta").save(path)
+    spark.createDataFrame([(2, "b", None)], SCHEMA).write.format("delta").mode("append").save(path)
+    assert sorted(r.id for r in spark.read.format("delta").load(path).collect()) == [1, 2]
+    commits = sorted((tmp_path / "t" / "_delta_log").glob("*.json"))
+    assert [c.name for c in commits] == ["00000000000000000000.json", "00000000000000000001.json"]
+    # Hadoop's default file mode (0666) under its default umask (022).
+    data_file = next((tmp_path / "t").glob("part-*.parquet"))
+    assert data_file.stat().st_mode & 0o777 == 0o644
+
+    hpath = jvm.org.apache.hadoop.fs.Path(f"file://{tmp_path}/perm")
+    fs.create(hpath).close()
+    fs.setPermission(hpath, jvm.org.apache.hadoop.fs.permission.FsPermission.createImmutable(0o640))
+    assert (tmp_path / "perm").stat().st_mode & 0o777 == 0o640
