@@ -30,7 +30,7 @@ help:
 	@echo "make queries   - run every named Athena query on the local gold tables"
 	@echo "make reconcile - compare the local lake with the source database"
 	@echo "make jars   - fetch the Delta and S3A jars into jars/ with Maven"
-	@echo "make spark-zip - build dist/spark_jobs.zip, dist/conf.zip and dist/main.py for EMR"
+	@echo "make spark-zip - build dist/emr/ (spark_jobs.zip, conf.zip, main.py) for EMR"
 	@echo "make lambda-zip - build dist/lambda_seed.zip, the seeding Lambda (handler and pymysql)"
 	@echo "make clean  - remove the local lake, jars and caches (keeps .venv); distclean removes .venv"
 	@echo "make tf-check        - terraform fmt, Terraform structural tests, checkov"
@@ -94,7 +94,7 @@ format: venv
 	$(VENV)/bin/ruff format .
 
 spark-zip: venv
-	$(PY) build/package.py dist
+	$(PY) -m local_aws.cli package --out dist --emr-only
 
 lambda-zip: venv
 	$(PY) build/lambda_package.py dist

@@ -5,6 +5,8 @@
                                                        -> the MWAA environment's dags folder
     <out>/mwaa/requirements.txt                        -> the MWAA environment's requirements path
 
+`--emr-only` builds the EMR artifacts alone (`make spark-zip`); they need no network, while the
+MWAA constraints are derived from Airflow's official constraints file.
 The DAG tests build the same bundle and run the DAG from it, so what is tested is what is deployed.
 """
 
@@ -37,12 +39,16 @@ def register(sub) -> None:
         default=AIRFLOW_CONSTRAINTS_URL,
         help="official Airflow constraints file (path or URL) the MWAA constraints are derived from",
     )
+    p.add_argument("--emr-only", action="store_true", help="build only <out>/emr (the Spark job artifacts)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     out = Path(args.out)
-    for path in build_emr_artifacts(out / "emr") + build_mwaa_bundle(out / "mwaa", args.airflow_constraints):
+    paths = build_emr_artifacts(out / "emr")
+    if not args.emr_only:
+        paths += build_mwaa_bundle(out / "mwaa", args.airflow_constraints)
+    for path in paths:
         print(path)
     return 0
 
@@ -62,6 +68,7 @@ def _zip(target: Path, files: list[tuple[Path, str]]) -> Path:
             # A fixed timestamp keeps the archive identical for identical sources.
             info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16  # rw-r--r-- when extracted, whoever built it
             zf.writestr(info, path.read_bytes())
     return target
 

@@ -1,4 +1,5 @@
-"""The EMR artifacts: reproducible zips, and the entry point runs from them alone (as on EMR)."""
+"""The EMR artifacts of `lakehouse package --emr-only` (`make spark-zip`): reproducible zips, and
+the entry point runs from them alone (as on EMR)."""
 
 from __future__ import annotations
 
@@ -19,24 +20,37 @@ from tests.rawfiles import client, write_raw
 REPO = DEFAULT_CONF_DIR.parent
 
 
-def _package(dist: Path) -> None:
-    subprocess.run([sys.executable, "build/package.py", str(dist)], cwd=REPO, check=True, capture_output=True)
+def _package(dist: Path) -> Path:
+    """Build the EMR artifacts as `make spark-zip` does; returns the folder holding them."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "local_aws.cli", "package", "--out", str(dist), "--emr-only"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not (dist / "mwaa").exists(), "--emr-only built the MWAA bundle too"
+    return dist / "emr"
 
 
 def test_artifacts_are_reproducible_and_complete(tmp_path):
-    _package(tmp_path / "a")
-    _package(tmp_path / "b")
+    a = _package(tmp_path / "a")
+    b = _package(tmp_path / "b")
     for name in ("spark_jobs.zip", "conf.zip", "main.py"):
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
-    names = zipfile.ZipFile(tmp_path / "a" / "spark_jobs.zip").namelist()
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    jobs = zipfile.ZipFile(a / "spark_jobs.zip")
+    names = jobs.namelist()
     assert {"spark_jobs/main.py", "spark_jobs/jobs/silver.py", "spark_jobs/config.py"} <= set(names)
-    assert "tables.yaml" in zipfile.ZipFile(tmp_path / "a" / "conf.zip").namelist()
+    assert "yaml/__init__.py" in names  # the config loader's PyYAML, for an EMR Python without it
+    assert names == sorted(names)
+    assert {info.external_attr >> 16 for info in jobs.infolist()} == {0o644}
+    assert "tables.yaml" in zipfile.ZipFile(a / "conf.zip").namelist()
 
 
 @pytest.mark.slow
 def test_spark_submit_runs_from_the_zip_without_the_repository(tmp_path, lake_root, monkeypatch):
-    dist = tmp_path / "dist"
-    _package(dist)
+    dist = _package(tmp_path / "dist")
     work = tmp_path / "container"  # stands in for the YARN container's working directory
     work.mkdir()
     shutil.copy(dist / "main.py", work / "main.py")
