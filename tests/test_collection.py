@@ -15,13 +15,9 @@ TESTS = Path(__file__).resolve().parent
 def test_no_test_file_sits_in_a_folder_pytest_skips(pytestconfig):
     patterns = pytestconfig.getini("norecursedirs")
     hidden = [
-        path.relative_to(TESTS).as_posix()
-        for path in TESTS.rglob("test_*.py")
-        if any(
-            fnmatch.fnmatch(part, pattern)
-            for part in path.relative_to(TESTS).parts[:-1]
-            for pattern in patterns
-        )
+        rel.as_posix()
+        for rel in (path.relative_to(TESTS) for path in TESTS.rglob("test_*.py"))
+        if any(fnmatch.fnmatch(part, pattern) for part in rel.parts[:-1] for pattern in patterns)
     ]
     assert hidden == [], f"never collected (norecursedirs {patterns}): {hidden}"
 

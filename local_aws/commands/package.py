@@ -7,6 +7,7 @@
 
 `--emr-only` builds the EMR artifacts alone (`make spark-zip`); they need no network, while the
 MWAA constraints are derived from Airflow's official constraints file.
+
 The DAG tests build the same bundle and run the DAG from it, so what is tested is what is deployed.
 """
 
