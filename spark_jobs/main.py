@@ -95,8 +95,16 @@ def run_layers(
     return records
 
 
-def main(argv: list[str] | None = None) -> int:
+def configure_logging() -> None:
+    """The jobs' progress at INFO on stderr. py4j's own INFO lines (a connection opened or
+    closed, some of them at interpreter exit, after stderr may be gone) say nothing about the
+    run: it logs at WARNING and above."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    configure_logging()
     args = parse_args(argv)
     cfg = load_config(args.env, _conf_dir(args.conf_dir))
     tables = [t.strip() for t in args.tables.split(",") if t.strip()] or list(cfg.tables)
