@@ -13,6 +13,8 @@ LOCALFS_JAR := jars/lakehouse-localfs.jar
 MARIADBD := $(firstword $(wildcard /usr/sbin/mariadbd /usr/bin/mariadbd /usr/local/bin/mariadbd))
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PYTEST_ARGS ?=
+# Where spark-zip and lambda-zip write; Terraform and the deploy workflows read dist/.
+DIST ?= dist
 
 export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(PY))
@@ -31,7 +33,8 @@ help:
 	@echo "make reconcile - compare the local lake with the source database"
 	@echo "make jars   - fetch the Delta and S3A jars into jars/ with Maven"
 	@echo "make spark-zip - build dist/emr/ (spark_jobs.zip, conf.zip, main.py) for EMR"
-	@echo "make lambda-zip - build dist/lambda_seed.zip, the seeding Lambda (handler and pymysql)"
+	@echo "make lambda-zip - build dist/lambda_seed.zip, the seeding Lambda (handler and pymysql;"
+	@echo "                  RDS_CA_BUNDLE=FILE adds the CA bundle it verifies RDS with)"
 	@echo "make clean  - remove the local lake, jars and caches (keeps .venv); distclean removes .venv"
 	@echo "make tf-check        - terraform fmt, Terraform structural tests, checkov"
 	@echo "make workflows-check - GitHub workflows: JSON schema and actionlint"
@@ -94,10 +97,13 @@ format: venv
 	$(VENV)/bin/ruff format .
 
 spark-zip: venv
-	$(PY) -m local_aws.cli package --out dist --emr-only
+	$(PY) -m local_aws.cli package --out $(DIST) --emr-only
 
+# RDS_CA_BUNDLE: a PEM file shipped in the zip as rds-ca-bundle.pem, which the Lambda verifies the
+# RDS server's certificate with (the deploy workflows fetch AWS's global bundle). Terraform's
+# default expects it: a zip without it fails to connect, naming the missing file.
 lambda-zip: venv
-	$(PY) build/lambda_package.py dist
+	$(PY) build/lambda_package.py $(DIST) $(if $(RDS_CA_BUNDLE),--ca-bundle "$(RDS_CA_BUNDLE)")
 
 # SCALES: seed scales for bench/run_all.py (scale 10 gets 12g of driver memory unless
 # LAKEHOUSE_DRIVER_MEMORY says otherwise). The per-component benchmarks bench/bench_*.py run alone.

@@ -5,12 +5,20 @@ environment at the version pyproject.toml pins, with its licence); boto3 comes w
 runtime. Entries are sorted, timestamps and permissions fixed, and no bytecode is included, so
 the same sources give the same bytes and Terraform's source_code_hash only changes with the code.
 
-    python build/lambda_package.py [dist]
+With `--ca-bundle FILE` (`make lambda-zip RDS_CA_BUNDLE=FILE`) the zip also holds that PEM file as
+`rds-ca-bundle.pem`, at the package root: on AWS the handler verifies the RDS server's
+certificate against it (Terraform sets DB_TLS_CA to that name). The deploy workflows fetch AWS's
+global RDS bundle for it; the bundle is public, but it is not kept in the repository, because
+AWS adds certificate authorities to it over time.
+
+    python build/lambda_package.py [dist] [--ca-bundle FILE]
 """
 
 from __future__ import annotations
 
+import argparse
 import re
+import ssl
 import sys
 import tomllib
 import zipfile
@@ -19,6 +27,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 ZIP_NAME = "lambda_seed.zip"
+# The CA bundle's name inside the zip; DB_TLS_CA in terraform/modules/lambda names it.
+CA_BUNDLE_NAME = "rds-ca-bundle.pem"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 VENDORED = ("pymysql",)  # distributions packaged with the handler
 # dist-info files that describe the installation rather than the package.
@@ -63,9 +73,24 @@ def vendored_files(dist_name: str) -> list[tuple[Path, str]]:
     return files
 
 
-def package_files() -> list[tuple[Path, str]]:
+def checked_ca_bundle(path: Path) -> Path:
+    """`path` if it is a PEM file of at least one certificate; PackageError naming it otherwise."""
+    if not path.is_file():
+        raise PackageError(f"CA bundle {path}: no such file")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        context.load_verify_locations(cafile=str(path))
+    except (ssl.SSLError, ValueError, UnicodeDecodeError) as exc:
+        raise PackageError(f"CA bundle {path}: holds no PEM certificate ({exc})") from None
+    if not context.cert_store_stats()["x509"]:  # e.g. revocation lists only
+        raise PackageError(f"CA bundle {path}: holds no PEM certificate")
+    return path
+
+
+def package_files(ca_bundle: Path | None = None) -> list[tuple[Path, str]]:
     own = [(p, p.relative_to(REPO).as_posix()) for p in (REPO / "lambda_seed").glob("*.py")]
-    return own + [f for name in VENDORED for f in vendored_files(name)]
+    extra = [(checked_ca_bundle(ca_bundle), CA_BUNDLE_NAME)] if ca_bundle is not None else []
+    return own + [f for name in VENDORED for f in vendored_files(name)] + extra
 
 
 def write_zip(target: Path, files: list[tuple[Path, str]]) -> None:
@@ -81,10 +106,19 @@ def write_zip(target: Path, files: list[tuple[Path, str]]) -> None:
     tmp.replace(target)
 
 
-def main(dist: str = "dist") -> int:
-    target = (REPO / dist) if not Path(dist).is_absolute() else Path(dist)
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="lambda_package.py", description="Build the seeding Lambda's zip.")
+    p.add_argument("dist", nargs="?", default="dist", help="output folder (default: dist)")
+    p.add_argument(
+        "--ca-bundle",
+        type=Path,
+        metavar="FILE",
+        help=f"PEM certificates to ship as {CA_BUNDLE_NAME}, to verify the RDS server (the RDS CA bundle)",
+    )
+    args = p.parse_args(argv)
+    target = (REPO / args.dist) if not Path(args.dist).is_absolute() else Path(args.dist)
     try:
-        write_zip(target / ZIP_NAME, package_files())
+        write_zip(target / ZIP_NAME, package_files(args.ca_bundle))
     except PackageError as exc:
         print(f"lambda-zip: error: {exc}", file=sys.stderr)
         return 1
@@ -93,4 +127,4 @@ def main(dist: str = "dist") -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:]))
+    sys.exit(main())

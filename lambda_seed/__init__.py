@@ -18,7 +18,8 @@ Modules:
 
 Lambda environment (terraform/modules/lambda sets it): DB_SECRET_ID (the RDS-managed master
 secret, {"username", "password"}), DB_HOST, DB_PORT, DB_NAME, DMS_SECRET_ID (the replication
-user's secret, created on init), optionally DB_TLS_CA (CA bundle to verify the server). Without
+user's secret, created on init), DB_TLS_CA (CA bundle to verify the server; relative: inside the
+package; empty: TLS without certificate checks). Without
 DB_SECRET_ID: LAKEHOUSE_MYSQL_HOST, _PORT, _USER, _PASSWORD, _DATABASE. Locally the same core
 runs as `lakehouse seed init|activity|reset|manifest`; `make lambda-zip` builds the package.
 

@@ -47,7 +47,10 @@ def connect(settings: Settings) -> pymysql.connections.Connection:
     tls = None
     if settings.tls_ca is not None:
         if settings.tls_ca and not os.path.isfile(settings.tls_ca):
-            raise SeedError(f"CA bundle {settings.tls_ca!r} (DB_TLS_CA) is not a file")
+            raise SeedError(
+                f"CA bundle {settings.tls_ca!r} (DB_TLS_CA) is not a file: build the package with "
+                "`make lambda-zip RDS_CA_BUNDLE=<PEM file>`, or set DB_TLS_CA to the bundle's path"
+            )
         tls = {"ca": settings.tls_ca} if settings.tls_ca else {"verify_mode": "none"}
     try:
         return pymysql.connect(

@@ -5,7 +5,9 @@ An invalid event raises EventError naming the field before any connection is ope
 
 Credentials, on AWS (the environment Terraform sets): DB_SECRET_ID names the RDS-managed master
 secret ({"username", "password"}); DB_HOST, DB_PORT and DB_NAME locate the database; the
-connection uses TLS, verified against the CA bundle DB_TLS_CA names when it is set. Locally,
+connection uses TLS, verified against the CA bundle DB_TLS_CA names when it is set (Terraform
+sets `rds-ca-bundle.pem`, which `make lambda-zip RDS_CA_BUNDLE=FILE` puts in the package; a
+relative path is read from the package, see tls_ca_path). Locally,
 without DB_SECRET_ID: LAKEHOUSE_MYSQL_HOST, _PORT, _USER, _PASSWORD and _DATABASE. On init the
 handler also creates the DMS replication user from the secret DMS_SECRET_ID names, when set, and
 sets the binlog retention on RDS.
@@ -55,6 +57,16 @@ def _read_secret(secret_id: str) -> dict:
     return secret
 
 
+def tls_ca_path(value: str) -> str:
+    """DB_TLS_CA as a path: a relative one names a file of the deployment package, found under
+    LAMBDA_TASK_ROOT (where Lambda unpacks it) or, elsewhere, beside the `lambda_seed` folder.
+    "" stays "": TLS without certificate checks."""
+    if not value or os.path.isabs(value):
+        return value
+    root = os.environ.get("LAMBDA_TASK_ROOT") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.path.join(root, value)
+
+
 def settings_from_env() -> Settings:
     """Where and as whom to connect, from the environment (see the module docstring)."""
     secret_id = os.environ.get("DB_SECRET_ID")
@@ -67,7 +79,7 @@ def settings_from_env() -> Settings:
             password=secret["password"],
             database=_env("DB_NAME", DEFAULT_DATABASE),
             # RDS accepts TLS only; DB_TLS_CA (the RDS CA bundle) adds certificate checks.
-            tls_ca=os.environ.get("DB_TLS_CA", ""),
+            tls_ca=tls_ca_path(os.environ.get("DB_TLS_CA", "")),
         )
     return Settings(
         host=_env("LAKEHOUSE_MYSQL_HOST"),

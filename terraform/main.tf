@@ -97,6 +97,7 @@ module "lambda" {
   name_prefix        = var.name_prefix
   function_name      = local.dag_names.seed_function_name
   zip_path           = local.lambda_zip
+  tls_ca_bundle      = var.lambda_tls_ca_bundle
   subnet_ids         = module.network.private_subnet_ids
   security_group_ids = [module.network.security_group_ids["lambda"]]
   kms_key_arn        = module.storage.kms_key_arn

@@ -78,6 +78,12 @@ variable "lambda_zip_path" {
   default     = null
 }
 
+variable "lambda_tls_ca_bundle" {
+  description = "CA bundle the seeding Lambda verifies the RDS server's certificate with (DB_TLS_CA): a path inside the package, where `make lambda-zip RDS_CA_BUNDLE=FILE` puts it, or \"\" for TLS without certificate checks."
+  type        = string
+  default     = "rds-ca-bundle.pem"
+}
+
 variable "emr_tls_certificate_key" {
   description = "Key in the artifacts bucket of the zip of PEM files for EMR in-transit encryption (see README.md)."
   type        = string

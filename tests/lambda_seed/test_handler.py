@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 
 import boto3
@@ -17,6 +18,8 @@ from lambda_seed.core import META_DB
 from lambda_seed.events import EventError, SeedError
 from local_aws.mariadb import LocalMariaDB, MariaDBError, MySQLConnectionInfo, free_port
 from tests.lambda_seed.conftest import drop_database
+
+CA_BUNDLE_NAME = "rds-ca-bundle.pem"  # what make lambda-zip ships and Terraform's DB_TLS_CA names
 
 SCALE = 0.01
 DMS_PASSWORD = "dms-Pa55-word-never-logged"
@@ -77,16 +80,21 @@ class TLSMariaDB(LocalMariaDB):
             cnf.write("require_secure_transport=ON\n")
 
 
+def self_signed(folder, name: str = "") -> None:
+    """A certificate for 127.0.0.1 that is its own CA: `<name>cert.pem` and `<name>key.pem`."""
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(folder / f"{name}key.pem"),
+         "-out", str(folder / f"{name}cert.pem")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def rds_like(tmp_path_factory):
     """A private server that refuses unencrypted connections; its certificate is its own CA."""
     base = tmp_path_factory.mktemp("tlsdb")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(base / "key.pem"),
-         "-out", str(base / "cert.pem")],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    self_signed(base)
     server = TLSMariaDB(base, port=free_port())
     server.up()
     yield server
@@ -120,31 +128,45 @@ def _tls(mysql) -> MySQLConnectionInfo:
     return Info(mysql.host, mysql.port, mysql.user, mysql.password, mysql.database)
 
 
+def _as_on_aws(monkeypatch, aws, mysql, db_name: str, dms_user: str | None = None) -> None:
+    """The variables Terraform sets (terraform/modules/lambda), with the secrets on moto;
+    DB_TLS_CA as Terraform sets it, relative, and the package root holding the CA bundle."""
+    master = aws.create_secret(
+        Name=f"lakehouse-test/rds-master-{os.urandom(3).hex()}",
+        SecretString=json.dumps({"username": mysql.user, "password": mysql.password}),
+    )
+    monkeypatch.setenv("DB_SECRET_ID", master["ARN"])
+    monkeypatch.setenv("DB_HOST", mysql.host)
+    monkeypatch.setenv("DB_PORT", str(mysql.port))
+    monkeypatch.setenv("DB_NAME", db_name)
+    if dms_user is not None:
+        dms = aws.create_secret(
+            Name="lakehouse-test/dms-source",
+            SecretString=json.dumps(
+                {"engine": "mysql", "host": "x", "port": 3306, "username": dms_user, "password": DMS_PASSWORD}
+            ),
+        )
+        monkeypatch.setenv("DMS_SECRET_ID", dms["ARN"])
+    monkeypatch.setenv("DB_TLS_CA", CA_BUNDLE_NAME)
+
+
+def _task_root(monkeypatch, tmp_path, ca_file) -> None:
+    """An unpacked Lambda package (LAMBDA_TASK_ROOT) holding `ca_file` as its CA bundle."""
+    shutil.copyfile(ca_file, tmp_path / CA_BUNDLE_NAME)
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", str(tmp_path))
+
+
 def test_init_activity_reset_with_secrets_manager(
-    fresh_handler, aws, rds_like, monkeypatch, rds_procedure, caplog
+    fresh_handler, aws, rds_like, monkeypatch, rds_procedure, caplog, tmp_path
 ):
     mysql = _tls(rds_like.info())
     db_name = "salesdb"
     with pytest.raises(MariaDBError):  # like RDS: no connection without TLS
         rds_like.info().connect(ssl_disabled=True)
     dms_user = f"dms_{os.getpid()}"
-    master = aws.create_secret(
-        Name="lakehouse-test/rds-master",
-        SecretString=json.dumps({"username": mysql.user, "password": mysql.password}),
-    )
-    dms = aws.create_secret(
-        Name="lakehouse-test/dms-source",
-        SecretString=json.dumps(
-            {"engine": "mysql", "host": "x", "port": 3306, "username": dms_user, "password": DMS_PASSWORD}
-        ),
-    )
-    # The variables Terraform sets (terraform/modules/lambda); plain LAKEHOUSE_MYSQL_* are unset.
-    monkeypatch.setenv("DB_SECRET_ID", master["ARN"])
-    monkeypatch.setenv("DB_HOST", mysql.host)
-    monkeypatch.setenv("DB_PORT", str(mysql.port))
-    monkeypatch.setenv("DB_NAME", db_name)
-    monkeypatch.setenv("DMS_SECRET_ID", dms["ARN"])
-    monkeypatch.setenv("DB_TLS_CA", str(rds_like.base / "cert.pem"))  # verify the server's certificate
+    # As on AWS; plain LAKEHOUSE_MYSQL_* are unset. The server's certificate is verified.
+    _as_on_aws(monkeypatch, aws, mysql, db_name, dms_user)
+    _task_root(monkeypatch, tmp_path, rds_like.base / "cert.pem")
     caplog.set_level(logging.DEBUG, logger="lambda_seed")
     try:
         loaded = fresh_handler.handler({"mode": "init", "scale": SCALE, "seed": 5}, None)
@@ -205,6 +227,38 @@ def test_init_activity_reset_with_secrets_manager(
     # Secrets never reach the log.
     assert caplog.records and "init applied" in caplog.text
     assert mysql.password not in caplog.text and DMS_PASSWORD not in caplog.text
+
+
+def test_a_server_the_ca_bundle_does_not_vouch_for_is_refused(
+    fresh_handler, aws, rds_like, monkeypatch, tmp_path
+):
+    self_signed(tmp_path, "other-")  # another authority than the server's
+    _as_on_aws(monkeypatch, aws, _tls(rds_like.info()), "salesdb_unverified")
+    _task_root(monkeypatch, tmp_path, tmp_path / "other-cert.pem")
+    with pytest.raises(SeedError, match=r"cannot connect to MySQL as .*CERTIFICATE_VERIFY_FAILED"):
+        fresh_handler.handler({"mode": "init", "scale": 0.005, "seed": 1}, None)
+    assert fresh_handler._conn is None
+    assert _query(_tls(rds_like.info()), "SHOW DATABASES LIKE 'salesdb_unverified'") == []
+
+
+def test_a_package_without_its_ca_bundle_fails_naming_the_file_and_the_fix(
+    fresh_handler, aws, rds_like, monkeypatch, tmp_path
+):
+    _as_on_aws(monkeypatch, aws, _tls(rds_like.info()), "salesdb_nobundle")
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", str(tmp_path))  # a package built without RDS_CA_BUNDLE
+    with pytest.raises(SeedError) as caught:
+        fresh_handler.handler({"mode": "init", "scale": 0.005, "seed": 1}, None)
+    assert f"{tmp_path / CA_BUNDLE_NAME}" in str(caught.value) and "RDS_CA_BUNDLE" in str(caught.value)
+
+
+def test_tls_ca_path_reads_relative_paths_from_the_package(monkeypatch, tmp_path):
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", str(tmp_path))
+    assert lambda_handler.tls_ca_path(CA_BUNDLE_NAME) == str(tmp_path / CA_BUNDLE_NAME)
+    assert lambda_handler.tls_ca_path("/etc/ssl/rds.pem") == "/etc/ssl/rds.pem"
+    assert lambda_handler.tls_ca_path("") == ""  # TLS without certificate checks
+    monkeypatch.delenv("LAMBDA_TASK_ROOT")  # elsewhere: beside the lambda_seed folder
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(lambda_handler.__file__)))
+    assert lambda_handler.tls_ca_path(CA_BUNDLE_NAME) == os.path.join(package_root, CA_BUNDLE_NAME)
 
 
 def test_plain_environment_variables_without_secrets_manager(fresh_handler, mysql, db_name, monkeypatch):

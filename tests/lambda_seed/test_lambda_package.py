@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
 import zipfile
+
+import pytest
 
 from lambda_seed.core import META_DB
 from spark_jobs.config import DEFAULT_CONF_DIR
@@ -26,9 +29,12 @@ print(json.dumps({"pymysql": pymysql.__file__, "tables": result["tables"], "setu
 """
 
 
-def _build(dist) -> bytes:
+def _build(dist, *args: str) -> bytes:
     subprocess.run(
-        [sys.executable, "build/lambda_package.py", str(dist)], cwd=REPO, check=True, capture_output=True
+        [sys.executable, "build/lambda_package.py", str(dist), *args],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
     )
     return (dist / "lambda_seed.zip").read_bytes()
 
@@ -83,3 +89,49 @@ def test_handler_runs_from_the_zip_alone(tmp_path, mysql):
             assert cur.fetchall() == (("init",),)
     finally:
         drop_database(mysql, database)
+
+
+def test_make_lambda_zip_ships_the_rds_ca_bundle_it_is_given(tmp_path):
+    bundle = tmp_path / "global-bundle.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test-ca",
+         "-keyout", str(tmp_path / "key.pem"), "-out", str(bundle)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    dist = tmp_path / "dist"
+    subprocess.run(
+        ["make", "-s", "lambda-zip", f"RDS_CA_BUNDLE={bundle}", f"DIST={dist}"],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    with zipfile.ZipFile(dist / "lambda_seed.zip") as zf:
+        # At the package root, under the name Terraform's DB_TLS_CA gives (terraform/modules/lambda).
+        assert zf.read("rds-ca-bundle.pem") == bundle.read_bytes()
+        assert zf.getinfo("rds-ca-bundle.pem").external_attr >> 16 == 0o644
+    without = _build(tmp_path / "plain")
+    assert "rds-ca-bundle.pem" not in zipfile.ZipFile(io.BytesIO(without)).namelist()
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "no such file"),
+        ("not a certificate\n", "holds no PEM certificate"),
+        ("", "holds no PEM certificate"),
+    ],
+)
+def test_a_bad_ca_bundle_is_refused_naming_the_file(tmp_path, content, problem):
+    bundle = tmp_path / "bundle.pem"
+    if content is not None:
+        bundle.write_text(content)
+    proc = subprocess.run(
+        [sys.executable, "build/lambda_package.py", str(tmp_path / "dist"), "--ca-bundle", str(bundle)],
+        cwd=REPO,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1
+    assert f"lambda-zip: error: CA bundle {bundle}: {problem}" in proc.stderr, proc.stderr
+    assert not (tmp_path / "dist" / "lambda_seed.zip").exists()

@@ -290,6 +290,17 @@ def test_lambda_and_mwaa_settings():
     fn = resource("lambda", "aws_lambda_function")
     env = nested(fn, "environment")[0]["variables"]
     assert {"DB_SECRET_ID", "DB_HOST", "DB_PORT", "DB_NAME"} <= set(env)
+    # The Lambda verifies RDS against the CA bundle `make lambda-zip RDS_CA_BUNDLE=...` ships.
+    assert env["DB_TLS_CA"] == "${var.tls_ca_bundle}"
+    module_vars = {n: b for n, _, b in blocks(MODULES / "lambda" / "variables.tf", "variable")}
+    root_vars = {n: b for n, _, b in blocks(TF / "variables.tf", "variable")}
+    assert (
+        module_vars["tls_ca_bundle"]["default"]
+        == root_vars["lambda_tls_ca_bundle"]["default"]
+        == ("rds-ca-bundle.pem")
+    )
+    lam = next(m["lambda"] for m in parse(TF / "main.tf")["module"] if "lambda" in m)
+    assert lam["tls_ca_bundle"] == "${var.lambda_tls_ca_bundle}"
     assert nested(fn, "vpc_config") and nested(fn, "tracing_config")[0]["mode"] == "Active"
     assert nested(fn, "dead_letter_config") and fn["filename"] == "${var.zip_path}"
     mwaa = resource("mwaa", "aws_mwaa_environment")

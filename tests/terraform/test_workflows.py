@@ -144,14 +144,28 @@ def test_deploy_applies_main_through_protected_environments():
     assert '--variables-prefix "$(terraform output -raw airflow_variables_prefix)"' in runs
 
 
+def test_packages_ship_the_rds_ca_bundle_fetched_from_aws():
+    """Both builds of the Lambda zip (plan and apply) fetch AWS's global RDS CA bundle first
+    and pass it to `make lambda-zip`, which ships it where Terraform's DB_TLS_CA points."""
+    jobs = [load("deploy.yml")["jobs"]["plan"], load("terraform-apply.yml")["jobs"]["apply"]]
+    for job in jobs:
+        runs = [s.get("run", "") for s in steps(job)]
+        fetch = next(i for i, r in enumerate(runs) if "truststore.pki.rds.amazonaws.com" in r)
+        build = next(i for i, r in enumerate(runs) if "make lambda-zip" in r)
+        assert fetch < build
+        assert "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem" in runs[fetch]
+        assert "--fail" in runs[fetch] and "--output dist/rds-ca-bundle.pem" in runs[fetch]
+        assert "RDS_CA_BUNDLE=dist/rds-ca-bundle.pem" in runs[build]
+
+
 def test_make_targets_the_workflows_call_exist():
     makefile = (REPO / "Makefile").read_text()
     called = set()
     for path in FILES:
         for job in load(path.name)["jobs"].values():
             for step in steps(job):
-                for line in re.findall(r"^\s*make ([a-z][a-z -]*)$", step.get("run", ""), re.M):
-                    called |= set(line.split())
+                for line in re.findall(r"^\s*make ([a-z][-a-zA-Z0-9_ =./]*)$", step.get("run", ""), re.M):
+                    called |= {word for word in line.split() if "=" not in word}  # VAR=value: not a target
     assert {"lint", "test", "tf-check", "workflows-check", "spark-zip", "lambda-zip"} <= called
     for target in sorted(called):
         assert re.search(rf"^{re.escape(target)}:", makefile, re.M), f"Makefile has no target {target}"

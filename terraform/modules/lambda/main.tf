@@ -99,6 +99,8 @@ resource "aws_lambda_function" "this" {
       DB_HOST      = var.database.host
       DB_PORT      = tostring(var.database.port)
       DB_NAME      = var.database.name
+      # Relative: read from the package (LAMBDA_TASK_ROOT); the handler verifies RDS with it.
+      DB_TLS_CA = var.tls_ca_bundle
       # The seeding Lambda creates the DMS replication user from this secret.
       DMS_SECRET_ID = var.dms_secret_arn
     }

@@ -13,6 +13,12 @@ variable "zip_path" {
   type        = string
 }
 
+variable "tls_ca_bundle" {
+  description = "DB_TLS_CA: the CA bundle that verifies the RDS server's certificate, a path inside the package (rds-ca-bundle.pem from `make lambda-zip RDS_CA_BUNDLE=FILE`); \"\" for TLS without certificate checks."
+  type        = string
+  default     = "rds-ca-bundle.pem"
+}
+
 variable "handler" {
   description = "Handler of the seeding Lambda inside the zip."
   type        = string
