@@ -12,12 +12,14 @@ so progress commits atomically with the data it describes.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
+log = logging.getLogger(__name__)
 # Properties every lake table gets: readable by Athena engine v3 (no deletion vectors) and with
 # the change data feed, so that downstream layers read only what changed.
 TABLE_PROPERTIES = {
@@ -57,10 +59,31 @@ def ensure_table(
     """Create an empty Delta table with an explicit schema when it does not exist yet."""
     if exists(spark, path):
         return
+    _clear_uncommitted_log(spark, path)
     builder = DeltaTable.createIfNotExists(spark).location(path).addColumns(schema)
     for key, value in {**TABLE_PROPERTIES, **(properties or {})}.items():
         builder = builder.property(key, value)
     builder.execute()
+
+
+def _clear_uncommitted_log(spark: SparkSession, path: str) -> None:
+    """Remove a `_delta_log` folder that holds no commit: no file at all, or only hidden
+    temporary ones (its empty `_commits` folder aside).
+
+    A run killed while creating a table leaves one behind (the folders are made before the first
+    commit is written), and Delta then refuses to create the table there (DELTA_TABLE_NOT_FOUND).
+    No version was ever committed, so nothing readable is lost. A folder holding any other file
+    is left alone, for Delta to report.
+    """
+    hpath, fs = _jvm_path(spark, f"{path.rstrip('/')}/_delta_log")
+    if not fs.exists(hpath):
+        return
+    files = fs.listFiles(hpath, True)
+    while files.hasNext():
+        if not str(files.next().getPath().getName()).startswith("."):
+            return
+    log.warning("%s: removing a Delta log without any commit (a creation that never finished)", path)
+    fs.delete(hpath, True)
 
 
 def read(spark: SparkSession, path: str, version: int | None = None) -> DataFrame:

@@ -1,0 +1,66 @@
+"""delta_io.ensure_table after a run killed while creating the table."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from pyspark.sql import types as T
+
+from spark_jobs import delta_io
+
+SCHEMA = T.StructType([T.StructField("id", T.IntegerType()), T.StructField("name", T.StringType())])
+
+
+@pytest.mark.parametrize(
+    "leftovers",
+    [
+        [],
+        ["_commits/"],
+        [".00000000000000000000.json.1b2c3d.tmp", "..00000000000000000000.json.1b2c3d.tmp.crc"],
+        ["_commits/.00000000000000000000.uuid.json.tmp"],
+    ],
+    ids=["empty log", "empty commits folder", "temporary files", "temporary file in _commits"],
+)
+def test_a_log_without_any_commit_is_replaced_by_the_table(spark, tmp_path, caplog, leftovers):
+    # What a SIGKILL between creating `_delta_log` and writing its first commit leaves behind:
+    # Delta's own createIfNotExists then fails with DELTA_TABLE_NOT_FOUND.
+    path = tmp_path / "t"
+    (path / "_delta_log").mkdir(parents=True)
+    for name in leftovers:
+        leftover = path / "_delta_log" / name
+        leftover.parent.mkdir(exist_ok=True)
+        if name.endswith("/"):
+            leftover.mkdir()
+        else:
+            leftover.write_text("{")
+    with caplog.at_level(logging.WARNING, logger="spark_jobs.delta_io"):
+        delta_io.ensure_table(spark, str(path), SCHEMA, delta_io.NO_STATS)
+    assert delta_io.version(spark, str(path)) == 0
+    assert delta_io.read(spark, str(path)).schema == SCHEMA
+    props = spark.sql(f"DESCRIBE DETAIL delta.`{path}`").first()["properties"]
+    assert props["delta.enableChangeDataFeed"] == "true" and props["delta.dataSkippingNumIndexedCols"] == "0"
+    assert f"{path}: removing a Delta log without any commit" in caplog.text
+    assert sorted(p.name for p in (path / "_delta_log").glob("0*")) == [
+        "00000000000000000000.crc",
+        "00000000000000000000.json",
+    ]
+    assert not [p for p in (path / "_delta_log").rglob(".*") if "1b2c3d" in p.name or "uuid" in p.name]
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "_commits/notes.txt"])
+def test_a_log_holding_any_other_file_is_left_for_delta_to_report(spark, tmp_path, name):
+    path = tmp_path / "t"
+    (path / "_delta_log" / "_commits").mkdir(parents=True)
+    (path / "_delta_log" / name).write_text("not ours")
+    with pytest.raises(Exception, match="DELTA_TABLE_NOT_FOUND"):
+        delta_io.ensure_table(spark, str(path), SCHEMA)
+    assert (path / "_delta_log" / name).read_text() == "not ours"
+
+
+def test_an_existing_table_is_kept(spark, tmp_path):
+    path = str(tmp_path / "t")
+    delta_io.ensure_table(spark, path, SCHEMA)
+    spark.createDataFrame([(1, "a")], SCHEMA).write.format("delta").mode("append").save(path)
+    delta_io.ensure_table(spark, path, SCHEMA)
+    assert delta_io.version(spark, path) == 1 and delta_io.read(spark, path).count() == 1
