@@ -96,11 +96,11 @@ def run_layers(
 
 
 def configure_logging() -> None:
-    """The jobs' progress at INFO on stderr. py4j's own INFO lines (a connection opened or
-    closed, some of them at interpreter exit, after stderr may be gone) say nothing about the
-    run: it logs at WARNING and above."""
+    """The jobs' progress at INFO on stderr; py4j at WARNING and above (session.quiet_py4j)."""
+    from spark_jobs.session import quiet_py4j
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("py4j").setLevel(logging.WARNING)
+    quiet_py4j()
 
 
 def main(argv: list[str] | None = None) -> int:

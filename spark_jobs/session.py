@@ -7,6 +7,7 @@ build/pom.xml) through spark.jars, so nothing is resolved at start-up. On EMR th
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -42,6 +43,13 @@ def local_jars() -> list[str]:
     return sorted(str(p) for p in JARS_DIR.glob("*.jar"))
 
 
+def quiet_py4j() -> None:
+    """Log py4j at WARNING and above. At INFO it reports every connection it opens or closes,
+    which says nothing about a run, and some of those lines come at interpreter exit, when the
+    stream a handler writes to may be closed already (a "Logging error" after a test run)."""
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+
+
 def build_spark(
     app_name: str = "lakehouse",
     env: str = "local",
@@ -50,6 +58,7 @@ def build_spark(
     extra_conf: dict[str, str] | None = None,
 ) -> SparkSession:
     """Build (or return the running) SparkSession with Delta configured for `env`."""
+    quiet_py4j()
     builder = SparkSession.builder.appName(app_name)
     conf = dict(DELTA_CONF)
     if env == "local":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 import pytest
@@ -95,3 +96,10 @@ def test_local_file_system_is_the_nio_one_and_keeps_hadoop_modes(spark, tmp_path
     fs.create(hpath).close()
     fs.setPermission(hpath, jvm.org.apache.hadoop.fs.permission.FsPermission.createImmutable(0o640))
     assert (tmp_path / "perm").stat().st_mode & 0o777 == 0o640
+
+
+def test_sessions_log_py4j_at_warning_and_above(spark):
+    # py4j's INFO lines (connections opened and closed, some at interpreter exit) stay out of
+    # every process that builds a session, the test run included.
+    assert not logging.getLogger("py4j.clientserver").isEnabledFor(logging.INFO)
+    assert logging.getLogger("py4j.clientserver").isEnabledFor(logging.WARNING)
