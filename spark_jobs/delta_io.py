@@ -67,23 +67,40 @@ def ensure_table(
 
 
 def _clear_uncommitted_log(spark: SparkSession, path: str) -> None:
-    """Remove a `_delta_log` folder that holds no commit: no file at all, or only hidden
-    temporary ones (its empty `_commits` folder aside).
+    """Clear a `_delta_log` folder that holds no commit: no file at all, or only hidden
+    temporary ones (in it or in its `_commits` folder).
 
     A run killed while creating a table leaves one behind (the folders are made before the first
     commit is written), and Delta then refuses to create the table there (DELTA_TABLE_NOT_FOUND).
     No version was ever committed, so nothing readable is lost. A folder holding any other file
-    is left alone, for Delta to report.
+    is left alone, for Delta to report. Nothing is deleted recursively: the hidden files one by
+    one, then each folder only while it is empty, so a commit that another run writes meanwhile
+    stops the clean-up (and may make that run fail cleanly) but is never removed.
     """
     hpath, fs = _jvm_path(spark, f"{path.rstrip('/')}/_delta_log")
     if not fs.exists(hpath):
         return
-    files = fs.listFiles(hpath, True)
-    while files.hasNext():
-        if not str(files.next().getPath().getName()).startswith("."):
-            return
-    log.warning("%s: removing a Delta log without any commit (a creation that never finished)", path)
-    fs.delete(hpath, True)
+    hidden, folders, pending = [], [], [hpath]
+    while pending:
+        folder = pending.pop()
+        folders.append(folder)
+        for status in fs.listStatus(folder):
+            if status.isDirectory():
+                pending.append(status.getPath())
+            elif str(status.getPath().getName()).startswith("."):
+                hidden.append(status.getPath())
+            else:
+                return
+    log.warning("%s: clearing a Delta log without any commit (a creation that never finished)", path)
+    try:
+        for file in hidden:
+            fs.delete(file, False)
+        for folder in reversed(folders):  # deepest first
+            fs.delete(folder, False)  # fails on a folder that is not empty
+    except Exception as exc:  # py4j wraps the Java exception
+        log.warning(
+            "%s: the Delta log changed while being cleared (%s)", path, str(exc).splitlines()[0][:200]
+        )
 
 
 def read(spark: SparkSession, path: str, version: int | None = None) -> DataFrame:

@@ -40,7 +40,7 @@ def test_a_log_without_any_commit_is_replaced_by_the_table(spark, tmp_path, capl
     assert delta_io.read(spark, str(path)).schema == SCHEMA
     props = spark.sql(f"DESCRIBE DETAIL delta.`{path}`").first()["properties"]
     assert props["delta.enableChangeDataFeed"] == "true" and props["delta.dataSkippingNumIndexedCols"] == "0"
-    assert f"{path}: removing a Delta log without any commit" in caplog.text
+    assert f"{path}: clearing a Delta log without any commit" in caplog.text
     assert sorted(p.name for p in (path / "_delta_log").glob("0*")) == [
         "00000000000000000000.crc",
         "00000000000000000000.json",
@@ -64,3 +64,39 @@ def test_an_existing_table_is_kept(spark, tmp_path):
     spark.createDataFrame([(1, "a")], SCHEMA).write.format("delta").mode("append").save(path)
     delta_io.ensure_table(spark, path, SCHEMA)
     assert delta_io.version(spark, path) == 1 and delta_io.read(spark, path).count() == 1
+
+
+def test_a_commit_written_during_the_clean_up_is_never_removed(spark, tmp_path, monkeypatch):
+    # Another run creating the same table commits between the clean-up's listing and its first
+    # delete: the folders are deleted only while empty, so that commit stays and is used.
+    path = tmp_path / "t"
+    (path / "_delta_log" / "_commits").mkdir(parents=True)
+    (path / "_delta_log" / ".00000000000000000000.json.1b2c3d.tmp").write_text("{")
+    other = tmp_path / "other"
+    delta_io.ensure_table(spark, str(other), SCHEMA)
+    commit = (other / "_delta_log" / "00000000000000000000.json").read_bytes()
+    real = delta_io._jvm_path
+
+    class RacingFs:
+        def __init__(self, fs):
+            self.fs, self.raced = fs, False
+
+        def __getattr__(self, name):
+            return getattr(self.fs, name)
+
+        def delete(self, target, recursive):
+            if not self.raced:  # the other run's commit lands now
+                self.raced = True
+                (path / "_delta_log" / "00000000000000000000.json").write_bytes(commit)
+            return self.fs.delete(target, recursive)
+
+    def racing_path(session, target):
+        hpath, fs = real(session, target)
+        return hpath, RacingFs(fs)
+
+    monkeypatch.setattr(delta_io, "_jvm_path", racing_path)
+    delta_io.ensure_table(spark, str(path), SCHEMA)
+    monkeypatch.undo()
+    assert (path / "_delta_log" / "00000000000000000000.json").read_bytes() == commit
+    assert delta_io.version(spark, str(path)) == 0
+    assert delta_io.read(spark, str(path)).schema == SCHEMA
