@@ -20,6 +20,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
 log = logging.getLogger(__name__)
+
 # Properties every lake table gets: readable by Athena engine v3 (no deletion vectors) and with
 # the change data feed, so that downstream layers read only what changed.
 TABLE_PROPERTIES = {

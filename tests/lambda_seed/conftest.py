@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
 from dataclasses import dataclass
 
 import pytest
@@ -61,3 +62,13 @@ def seed_db(mysql):
     yield make
     for name in made:
         drop_database(mysql, name)
+
+
+def self_signed(folder, name: str = "") -> None:
+    """A certificate for 127.0.0.1 that is its own CA: `<name>cert.pem` and `<name>key.pem`."""
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(folder / f"{name}key.pem"),
+         "-out", str(folder / f"{name}cert.pem")],
+        check=True, capture_output=True,
+    )  # fmt: skip

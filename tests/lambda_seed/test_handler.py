@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 
 import boto3
 import pymysql
@@ -17,7 +16,7 @@ from lambda_seed import handler as lambda_handler
 from lambda_seed.core import META_DB
 from lambda_seed.events import EventError, SeedError
 from local_aws.mariadb import LocalMariaDB, MariaDBError, MySQLConnectionInfo, free_port
-from tests.lambda_seed.conftest import drop_database
+from tests.lambda_seed.conftest import drop_database, self_signed
 
 CA_BUNDLE_NAME = "rds-ca-bundle.pem"  # what make lambda-zip ships and Terraform's DB_TLS_CA names
 
@@ -78,16 +77,6 @@ class TLSMariaDB(LocalMariaDB):
         with open(self.cnf, "a") as cnf:
             cnf.write(f"ssl_cert={self.base / 'cert.pem'}\nssl_key={self.base / 'key.pem'}\n")
             cnf.write("require_secure_transport=ON\n")
-
-
-def self_signed(folder, name: str = "") -> None:
-    """A certificate for 127.0.0.1 that is its own CA: `<name>cert.pem` and `<name>key.pem`."""
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(folder / f"{name}key.pem"),
-         "-out", str(folder / f"{name}cert.pem")],
-        check=True, capture_output=True,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")

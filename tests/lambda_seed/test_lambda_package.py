@@ -13,7 +13,7 @@ import pytest
 
 from lambda_seed.core import META_DB
 from spark_jobs.config import DEFAULT_CONF_DIR
-from tests.lambda_seed.conftest import drop_database
+from tests.lambda_seed.conftest import drop_database, self_signed
 
 REPO = DEFAULT_CONF_DIR.parent
 
@@ -92,12 +92,8 @@ def test_handler_runs_from_the_zip_alone(tmp_path, mysql):
 
 
 def test_make_lambda_zip_ships_the_rds_ca_bundle_it_is_given(tmp_path):
-    bundle = tmp_path / "global-bundle.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test-ca",
-         "-keyout", str(tmp_path / "key.pem"), "-out", str(bundle)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    self_signed(tmp_path, "global-")
+    bundle = tmp_path / "global-cert.pem"
     dist = tmp_path / "dist"
     subprocess.run(
         ["make", "-s", "lambda-zip", f"RDS_CA_BUNDLE={bundle}", f"DIST={dist}"],
