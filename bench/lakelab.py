@@ -73,6 +73,51 @@ class Step:
         return (self.stderr or self.stdout)[-n:]
 
 
+class Lines:
+    """The lines a stream prints, collected by a thread, with a wait for one that matches
+    (for a long-running process such as `lakehouse run --watch`)."""
+
+    def __init__(self, stream):
+        self.lines: list[str] = []
+        self._new = threading.Condition()
+        self._reader = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._reader.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            with self._new:
+                self.lines.append(line.rstrip("\n"))
+                self._new.notify_all()
+
+    def wait_for(self, pattern: str, timeout: float) -> int:
+        """The index of the first line matching `pattern`; AssertionError after `timeout` s."""
+        deadline = time.monotonic() + timeout
+        with self._new:
+            while True:
+                hits = [i for i, line in enumerate(self.lines) if re.search(pattern, line)]
+                if hits:
+                    return hits[0]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    tail = "\n".join(self.lines[-40:])
+                    raise AssertionError(f"no line matching {pattern!r} in {timeout:g}s; last lines:\n{tail}")
+                self._new.wait(left)
+
+    def text(self, start: int = 0, end: int | None = None) -> str:
+        """Lines `start` to `end`; the whole stream (after waiting for its end) by default."""
+        if end is None:
+            self._reader.join(timeout=30)
+        with self._new:
+            return "\n".join(self.lines[start:end])
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children, MB."""
+    import psutil
+
+    return _tree_rss(psutil.Process(pid)) / 2**20
+
+
 def _tree_rss(proc) -> int:
     import psutil
 

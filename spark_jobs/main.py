@@ -2,10 +2,14 @@
 
     spark-submit spark_jobs/main.py --env local|aws --layers bronze,silver,gold [--tables a,b]
                                     [--full-refresh TABLE ...] [--conf-dir DIR] [--run-id ID]
+                                    [--watch [--interval SECONDS] [--max-runs N]]
 
 On EMR the same file runs as a `command-runner.jar spark-submit` step with `spark_jobs` shipped
 as a zip (--py-files) and `conf/` beside it (--conf-dir). Exit code 0 on success, 1 on failure;
 every layer and table gets a row in `<ops>/pipeline_runs` either way.
+
+`--watch` (local lakes only) keeps the application and reruns the layers whenever their input
+changes, until SIGINT or SIGTERM (spark_jobs/watch.py); its exit code is the last run's.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ if __package__ in (None, ""):
 from spark_jobs import run_log
 from spark_jobs.config import Config, load_config
 from spark_jobs.parallel import LayerFailed
+from spark_jobs.watch import WatchError, add_arguments, check_arguments, check_local
 
 LAYERS = ("bronze", "silver", "gold")
 log = logging.getLogger("spark_jobs")
@@ -50,11 +55,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--conf-dir", default=None, help="configuration folder (default: LAKEHOUSE_CONF_DIR or ./conf)"
     )
     p.add_argument("--run-id", default=None, help="identifier written to the run log (default: generated)")
+    add_arguments(p)
     args = p.parse_args(argv)
     args.layers = [x.strip() for x in args.layers.split(",") if x.strip()]
     unknown = [x for x in args.layers if x not in LAYERS]
     if unknown or not args.layers:
         p.error(f"--layers: unknown layer(s) {unknown}; choose from {', '.join(LAYERS)}")
+    check_arguments(p, args)
     return args
 
 
@@ -108,7 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     cfg = load_config(args.env, _conf_dir(args.conf_dir))
     tables = [t.strip() for t in args.tables.split(",") if t.strip()] or list(cfg.tables)
-    run_id = args.run_id or run_log.new_run_id()
+    if args.watch:
+        try:
+            check_local(cfg)
+        except WatchError as exc:
+            log.error("%s", exc)
+            return 2
 
     from spark_jobs.session import build_spark
 
@@ -117,9 +129,49 @@ def main(argv: list[str] | None = None) -> int:
         env=args.env,
         shuffle_partitions=cfg.env.settings.get("spark", {}).get("shuffle_partitions"),
     )
+    if not args.watch:
+        return run_once(
+            spark, cfg, args.layers, tables, set(args.full_refresh), args.run_id or run_log.new_run_id()
+        )
+
+    from spark_jobs import watch
+
+    def one(n: int) -> int:
+        refresh = set(args.full_refresh) if n == 1 else set()
+        run_id = f"{args.run_id}-{n}" if args.run_id else run_log.new_run_id()
+        start = time.monotonic()
+        status = run_once(spark, cfg, args.layers, tables, refresh, run_id)
+        spark.catalog.clearCache()  # nothing a run cached is needed by the next one
+        log.info(
+            "watch: run %d (%s) %s in %.1fs",
+            n,
+            run_id,
+            "failed" if status else "finished",
+            time.monotonic() - start,
+        )
+        return status
+
+    log.info(
+        "watch: %s input of %s, every %gs; Ctrl-C or SIGTERM stops it",
+        args.layers[0], ", ".join(tables), args.interval,
+    )  # fmt: skip
+    with watch.stop_on_signals() as stop:
+        return watch.watch(
+            one,
+            lambda: watch.fingerprint(spark, cfg, args.layers[0], tables),
+            stop,
+            args.interval,
+            args.max_runs,
+        )
+
+
+def run_once(
+    spark, cfg: Config, layers: list[str], tables: list[str], full_refresh: set[str], run_id: str
+) -> int:
+    """Run the layers and write the run log; 0 on success, 1 on failure."""
     records: list = []
     try:
-        records = run_layers(spark, cfg, args.layers, tables, set(args.full_refresh), run_id)
+        records = run_layers(spark, cfg, layers, tables, full_refresh, run_id)
         status = 0
     except LayerFailed as exc:
         log.error("run %s failed: %s", run_id, exc)
@@ -127,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         status = 1
     except Exception as exc:
         log.error("run %s failed: %s", run_id, exc)
-        failed = run_log.RunRecord(run_id=run_id, job=",".join(args.layers), table_name="*")
+        failed = run_log.RunRecord(run_id=run_id, job=",".join(layers), table_name="*")
         records.append(failed.finish("failed", f"{type(exc).__name__}: {exc}"))
         status = 1
     run_log.write(spark, cfg.env.paths["ops"], records)
