@@ -24,10 +24,9 @@ import time
 if __package__ in (None, ""):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from spark_jobs import run_log
+from spark_jobs import run_log, watch
 from spark_jobs.config import Config, load_config
 from spark_jobs.parallel import LayerFailed
-from spark_jobs.watch import WatchError, add_arguments, check_arguments, check_local
 
 LAYERS = ("bronze", "silver", "gold")
 log = logging.getLogger("spark_jobs")
@@ -55,13 +54,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--conf-dir", default=None, help="configuration folder (default: LAKEHOUSE_CONF_DIR or ./conf)"
     )
     p.add_argument("--run-id", default=None, help="identifier written to the run log (default: generated)")
-    add_arguments(p)
+    watch.add_arguments(p)
     args = p.parse_args(argv)
     args.layers = [x.strip() for x in args.layers.split(",") if x.strip()]
     unknown = [x for x in args.layers if x not in LAYERS]
     if unknown or not args.layers:
         p.error(f"--layers: unknown layer(s) {unknown}; choose from {', '.join(LAYERS)}")
-    check_arguments(p, args)
+    watch.check_arguments(p, args)
     return args
 
 
@@ -117,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     tables = [t.strip() for t in args.tables.split(",") if t.strip()] or list(cfg.tables)
     if args.watch:
         try:
-            check_local(cfg)
-        except WatchError as exc:
+            watch.check_local(cfg)
+        except watch.WatchError as exc:
             log.error("%s", exc)
             return 2
 
@@ -133,8 +132,6 @@ def main(argv: list[str] | None = None) -> int:
         return run_once(
             spark, cfg, args.layers, tables, set(args.full_refresh), args.run_id or run_log.new_run_id()
         )
-
-    from spark_jobs import watch
 
     def one(n: int) -> int:
         refresh = set(args.full_refresh) if n == 1 else set()

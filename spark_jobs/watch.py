@@ -9,13 +9,12 @@ requested layer, without a Spark job:
 - silver: the commit files (`.json`) of those tables' bronze Delta logs;
 - gold: the commit files of silver's tables that gold reads.
 
-A run starts when that listing differs from the one taken before the previous run, so files that
-land during a run start the next one, and has settled: it is the same on two listings in a row
-(the replicator writes a batch's files one table after another), or it is still changing after
-twelve. A failed run is logged (and in the run log, as always) and
-the watch goes on; it runs again when the input changes. SIGINT or SIGTERM stops it after the
-current run; a second signal stops it at once. On AWS the Airflow DAG schedules runs, so a lake
-on S3 is refused.
+A run starts when that listing differs from the one taken before the previous run (so files
+that land during a run start the next one) and has settled: it is the same on two listings in a
+row (the replicator writes a batch's files one table after another), or it is still changing
+after twelve. A failed run is logged (and in the run log, as always) and the watch goes on; it
+runs again when the input changes. SIGINT or SIGTERM stops it after the current run; a second
+signal stops it at once. On AWS the Airflow DAG schedules runs, so a lake on S3 is refused.
 """
 
 from __future__ import annotations
