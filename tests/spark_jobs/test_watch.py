@@ -175,3 +175,12 @@ def test_listing_sees_new_raw_files_and_bronze_commits_only(spark, lake_root):
     log = f"{cfg.env.table_path('bronze', 'products')}/_delta_log"
     assert dict(silver_after)[log] == ("00000000000000000000.json",)
     assert listing("bronze") == after  # bronze's own writes are not bronze's input
+
+    # Gold's input: the commits of the silver tables gold reads, whatever --tables says.
+    gold_before = listing("gold")
+    spark.range(1).write.format("delta").save(cfg.env.table_path("silver", "clients"))
+    assert listing("gold") == gold_before  # gold reads clients_history, not clients
+    spark.range(1).write.format("delta").save(cfg.env.table_path("silver", "sales"))
+    log = f"{cfg.env.table_path('silver', 'sales')}/_delta_log"
+    assert dict(listing("gold"))[log] == ("00000000000000000000.json",)
+    assert listing("silver") == silver_after
