@@ -32,14 +32,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.lakelab import LAYER_DONE, Lab, Lines, layers, tree_rss_mb  # noqa: E402
+from bench.lakelab import Lab, Lines, layer_seconds, layers, tree_rss_mb  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RUN_DONE = r"watch: run {n} \(.*\) (finished|failed) in ([0-9.]+)s"
-
-
-def _layers_in(text: str) -> dict[str, float]:
-    return {m.group(1): float(m.group(2)) for m in LAYER_DONE.finditer(text)}
 
 
 def _entry(
@@ -78,7 +74,7 @@ def measure(scale: float, periods: int, workdir: Path) -> dict:
                     raise RuntimeError(f"watch run {n} failed:\n{out.text(start, end + 1)[-3000:]}")
                 run_s = float(re.search(RUN_DONE.format(n=n), line).group(2))
                 kind = "watch full" if n == 1 else f"watch inc {n - 1}"
-                runs.append(_entry(kind, _layers_in(out.text(start, end)), run_s, tree_rss_mb(proc.pid),
+                runs.append(_entry(kind, layer_seconds(out.text(start, end)), run_s, tree_rss_mb(proc.pid),
                                    None if n == 1 else lag))  # fmt: skip
                 start = end + 1
         finally:

@@ -35,6 +35,11 @@ LAYER_DONE = re.compile(r"layer (\w+) done in ([0-9.]+)s")
 SALT = "lakelab-salt"  # a fixed PII salt, so a rebuilt lake hashes like the original
 
 
+def layer_seconds(text: str) -> dict[str, float]:
+    """In-application time per layer, from spark_jobs.main's `layer X done in Ys` lines in `text`."""
+    return {m.group(1): float(m.group(2)) for m in LAYER_DONE.finditer(text)}
+
+
 def has_gold() -> bool:
     return importlib.util.find_spec("spark_jobs.jobs.gold") is not None
 
@@ -67,7 +72,7 @@ class Step:
 
     def layer_seconds(self) -> dict[str, float]:
         """In-application time per layer, from spark_jobs.main's `layer X done in Ys` lines."""
-        return {m.group(1): float(m.group(2)) for m in LAYER_DONE.finditer(self.stderr + self.stdout)}
+        return layer_seconds(self.stderr + self.stdout)
 
     def tail(self, n: int = 1500) -> str:
         return (self.stderr or self.stdout)[-n:]

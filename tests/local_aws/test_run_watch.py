@@ -15,6 +15,7 @@ import psutil
 import pytest
 
 from bench.lakelab import Lab, Lines
+from spark_jobs import run_log
 
 
 def _jvms(proc) -> set[int]:
@@ -24,7 +25,7 @@ def _jvms(proc) -> set[int]:
 def _run_log(lab: Lab) -> list[dict]:
     from deltalake import DeltaTable
 
-    path = Path(lab.config().env.table_path("ops", "pipeline_runs"))
+    path = Path(lab.config().env.table_path("ops", run_log.RUN_LOG_TABLE))
     return DeltaTable(str(path)).to_pyarrow_table().to_pylist()
 
 
