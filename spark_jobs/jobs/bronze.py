@@ -60,7 +60,8 @@ def ingest_table(spark: SparkSession, cfg: Config, table: Table, run_id: str) ->
     record.source_version_from = record.target_version = before
 
     files = delta_io.list_files(spark, raw_dir, cfg.raw.file_suffix)
-    new_files = [f for f in files if f not in _ingested(spark, cfg, table, bronze_path)]
+    ingested = _ingested(spark, cfg, table, bronze_path) if files else set()  # read once per run
+    new_files = [f for f in files if f not in ingested]
     record.files_read = len(new_files)
     if not new_files:
         return record.finish("noop", f"no new files in {raw_dir}")

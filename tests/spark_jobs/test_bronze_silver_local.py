@@ -216,3 +216,21 @@ def test_rows_referencing_a_missing_parent_are_counted_per_run(spark, cfg, touch
     warned = {r.table_name: r.rows_warned for r in run(spark, cfg, tables=tables)}
     assert warned["client_addresses"] == 2  # only this run's rows: 11 and 13
     assert sorted(silver(spark, cfg, "client_addresses")) == [10, 11, 12, 13]  # warn keeps the rows
+
+
+def test_bronze_reads_its_ledger_once_per_table_however_many_files(spark, cfg, monkeypatch):
+    from spark_jobs.jobs import bronze as bronze_job
+
+    write_raw(cfg, "clients", "LOAD00000001.parquet", [client(1, "a@x", 0)])
+    for n in range(2, 6):
+        write_raw(
+            cfg, "clients", f"20260101-00000{n}000.parquet", [client(n, f"{n}@x", 0, op="I", at=n, sq=n)]
+        )
+    reads = []
+    real = bronze_job._ingested
+    monkeypatch.setattr(bronze_job, "_ingested", lambda *a: reads.append(a[2].name) or real(*a))
+    run(spark, cfg, layers=("bronze",), tables=("clients",))
+    run(spark, cfg, layers=("bronze",), tables=("clients",))
+    assert reads == ["clients", "clients"]  # one ledger read per run, not one per raw file
+    bronze = delta_io.read(spark, cfg.env.table_path("bronze", "clients"))
+    assert bronze.count() == 5
