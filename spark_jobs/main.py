@@ -179,7 +179,16 @@ def run_once(
         failed = run_log.RunRecord(run_id=run_id, job=",".join(layers), table_name="*")
         records.append(failed.finish("failed", f"{type(exc).__name__}: {exc}"))
         status = 1
-    run_log.write(spark, cfg.env.paths["ops"], records)
+    try:
+        run_log.write(spark, cfg.env.paths["ops"], records)
+    except Exception as exc:  # the run's outcome is still logged below; the exit code says failed
+        log.error(
+            "run %s: could not write the run log at %s: %s",
+            run_id,
+            run_log.run_log_path(cfg.env.paths["ops"]),
+            str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__,
+        )
+        status = 1
     for r in records:
         log.info(
             "%-7s %-18s %-11s read=%s written=%s quarantined=%s %s",

@@ -78,11 +78,15 @@ class RunRecord:
         return self
 
 
+def run_log_path(ops_path: str) -> str:
+    return f"{ops_path.rstrip('/')}/{RUN_LOG_TABLE}"
+
+
 def write(spark: SparkSession, ops_path: str, records: list[RunRecord]) -> None:
     """Append records to the run log (a plain append: the log only ever grows)."""
     if not records:
         return
-    path = f"{ops_path.rstrip('/')}/{RUN_LOG_TABLE}"
+    path = run_log_path(ops_path)
     delta_io.ensure_table(
         spark, path, RUN_LOG_SCHEMA, {"delta.enableChangeDataFeed": "false", **delta_io.NO_STATS}
     )

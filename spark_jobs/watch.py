@@ -133,7 +133,12 @@ def watch(
     seen = previous = None
     runs = status = unsettled = 0
     while not stop.is_set():
-        current = listing()
+        try:
+            current = listing()
+        except Exception as exc:  # e.g. a folder replaced while listed: list again next poll
+            log.warning("watch: could not list the input (%s); listing again in %gs", exc, interval)
+            stop.wait(interval)
+            continue
         changed = runs == 0 or current != seen
         settled = runs == 0 or current == previous or unsettled + 1 >= max_unsettled
         previous = current

@@ -91,6 +91,53 @@ def test_a_stop_during_a_run_ends_the_watch_after_it():
     assert world.runs == [(1, 1)]
 
 
+def test_a_listing_that_fails_is_retried_and_the_watch_goes_on(caplog):
+    world = World(["a", "a", "b", "b", "b"])
+    real = world.listing
+    failures = iter([False, True, False, True, False, False, False])
+
+    def listing() -> str:
+        if next(failures):
+            raise OSError("raw/salesdb/sales: No such file or directory")
+        return real()
+
+    assert watch.watch(world.run, listing, world.stop, interval=0.001) == 0
+    assert world.runs == [(1, 1), (2, 4)]
+    assert "could not list the input (raw/salesdb/sales: No such file or directory)" in caplog.text
+
+
+def test_a_run_log_that_cannot_be_written_fails_the_run_but_not_the_watch(
+    spark, lake_root, monkeypatch, caplog
+):
+    from spark_jobs import main, run_log
+
+    caplog.set_level("INFO", logger="spark_jobs")
+    cfg = load_config("local")
+    monkeypatch.setattr(
+        main, "run_layers", lambda *a: [run_log.RunRecord("r1", "bronze", "sales").finish("noop")]
+    )
+
+    def refuse(*_):
+        raise RuntimeError("DELTA_CONCURRENT_APPEND: the run log changed meanwhile")
+
+    monkeypatch.setattr(run_log, "write", refuse)
+    assert main.run_once(spark, cfg, ["bronze"], ["sales"], set(), "r1") == 1
+    assert "run r1: could not write the run log at " in caplog.text
+    assert "_ops/pipeline_runs: DELTA_CONCURRENT_APPEND: the run log changed meanwhile" in caplog.text
+    assert "bronze  sales" in caplog.text  # the outcome is still reported
+    # In a watch that is a failed run: the watch goes on to the next input.
+    world = World(["a", "b", "b"])
+    statuses = []
+
+    def one(n: int) -> int:
+        world.run(n)
+        statuses.append(main.run_once(spark, cfg, ["bronze"], ["sales"], set(), f"r{n}"))
+        return statuses[-1]
+
+    assert watch.watch(one, world.listing, world.stop, interval=0.001) == 1
+    assert statuses == [1, 1]
+
+
 @pytest.mark.parametrize(
     ("kw", "message"), [({"interval": 0}, "--interval"), ({"max_runs": 0}, "--max-runs")]
 )
