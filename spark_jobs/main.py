@@ -6,7 +6,8 @@
 
 On EMR the same file runs as a `command-runner.jar spark-submit` step with `spark_jobs` shipped
 as a zip (--py-files) and `conf/` beside it (--conf-dir). Exit code 0 on success, 1 on failure;
-every layer and table gets a row in `<ops>/pipeline_runs` either way.
+every layer and table gets a row in `<ops>/pipeline_runs` either way (a run log that cannot be
+written is reported and makes the exit code 1).
 
 `--watch` (local lakes only) keeps the application and reruns the layers whenever their input
 changes, until SIGINT or SIGTERM (spark_jobs/watch.py); its exit code is the last run's.

@@ -79,6 +79,7 @@ class RunRecord:
 
 
 def run_log_path(ops_path: str) -> str:
+    """The run log table under the ops zone `ops_path`."""
     return f"{ops_path.rstrip('/')}/{RUN_LOG_TABLE}"
 
 

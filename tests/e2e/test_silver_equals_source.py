@@ -216,7 +216,7 @@ def test_rerun_without_new_files_writes_nothing(spark, lake):
     run_id, records = lake.run(spark)
     assert {p: delta_io.version(spark, p) for p in lake.delta_paths()} == before
     assert {r.status for r in records} == {"noop"}
-    logged = delta_io.read(spark, f"{lake.cfg.env.paths['ops']}/{run_log.RUN_LOG_TABLE}").filter(
+    logged = delta_io.read(spark, run_log.run_log_path(lake.cfg.env.paths["ops"])).filter(
         F.col("run_id") == run_id
     )
     assert logged.count() == 2 * len(lake.cfg.tables)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import signal
 import time
-from pathlib import Path
 
 import psutil
 import pytest
@@ -25,8 +24,7 @@ def _jvms(proc) -> set[int]:
 def _run_log(lab: Lab) -> list[dict]:
     from deltalake import DeltaTable
 
-    path = Path(lab.config().env.table_path("ops", run_log.RUN_LOG_TABLE))
-    return DeltaTable(str(path)).to_pyarrow_table().to_pylist()
+    return DeltaTable(run_log.run_log_path(lab.config().env.paths["ops"])).to_pyarrow_table().to_pylist()
 
 
 @pytest.mark.slow
