@@ -149,6 +149,26 @@ def size_bytes(spark: SparkSession, path: str) -> int:
     return int(snapshot.sizeInBytes())
 
 
+def table_properties(spark: SparkSession, path: str) -> dict[str, str]:
+    """The table's properties (its metadata's configuration), from the Delta log; {} when
+    there is no table."""
+    if not exists(spark, path):
+        return {}
+    conf = _snapshot(spark, path).metadata().configuration()
+    out = {}
+    it = conf.keys().iterator()
+    while it.hasNext():
+        key = it.next()
+        out[str(key)] = str(conf.get(key).get())
+    return out
+
+
+def set_properties(spark: SparkSession, path: str, properties: dict[str, str]) -> None:
+    """Set table properties on an existing table (one metadata-only commit)."""
+    listed = ", ".join(f"'{k}' = '{v}'" for k, v in sorted(properties.items()))
+    spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({listed})")
+
+
 def txn_versions(spark: SparkSession, path: str) -> dict[str, int]:
     """The Delta transaction ids (appId -> version) committed to a table."""
     if not exists(spark, path):

@@ -9,11 +9,15 @@ addresses), products, sales people. From that the job derives the affected scope
 (conf/gold.yaml `scope`): the dimension keys, the sales (including the sales of clients and
 products whose history changed, as the version valid at a sale may have moved), and the dates,
 months and clients those sales fall on before and after the change. Only those rows are
-recomputed; rows of the scope that no longer exist are deleted. A model smaller than
-`gold.rewrite_below_bytes` (environment settings; default 64 MiB) takes the recomputed rows in
-one overwrite (its rows outside the scope copied unchanged), a larger one by MERGE: at that size a
-MERGE's two passes and its commit cost more than rewriting the table, which a MERGE touching rows
-spread over every date does anyway.
+recomputed; rows of the scope that no longer exist are deleted. A model refreshed by one integer
+column (the facts by sale_id, the dimensions by their business key) is laid out in files that each
+hold one range of it; from `gold.replace_ranges_from_bytes` (environment settings; default
+16 MiB) a refresh replaces only the ranges holding touched keys, in one commit, so refreshing
+recent sales rewrites the last files of a fact, not the fact. Otherwise a model smaller than
+`gold.rewrite_below_bytes` (default 64 MiB) takes the recomputed rows in one overwrite (its rows
+outside the scope copied unchanged), a larger one by MERGE: at that size a MERGE's two passes and
+its commit cost more than rewriting the table, which a MERGE touching rows spread over every date
+does anyway.
 
 Every recomputation reads silver's current state, so it is idempotent: a run killed half way
 recomputes the same scope on the next run. What a rerun could not derive again once gold changed
@@ -179,39 +183,131 @@ def _read_pending(
     return live, bool(stored)
 
 
-def _overwrite(df: DataFrame, path: str, model: GoldModel) -> None:
-    df.write.format("delta").mode("overwrite").option("overwriteSchema", "true").options(
-        **_gold_stats(model, df)
-    ).save(path)
+def _overwrite(spark: SparkSession, cfg: Config, df: DataFrame, path: str, model: GoldModel) -> None:
+    _writer(cfg, df, model, _gold_stats(spark, path, model, df)).option("overwriteSchema", "true").save(path)
 
 
-def _gold_stats(model: GoldModel, df: DataFrame) -> dict[str, str]:
-    """File statistics on a model's unique key and on its date columns, which analysts filter on
-    (Athena skips files by them); none on the measures."""
+def _gold_stats(spark: SparkSession, path: str, model: GoldModel, df: DataFrame) -> dict[str, str]:
+    """File statistics on a model's unique key, its scope (what a refresh replaces rows by) and
+    its date columns, which analysts filter on (Athena skips files by them); none on the measures.
+
+    Delta applies these properties when it creates the table; a table made with other ones (by an
+    earlier release) gets them set first, so the files written from now on carry the statistics.
+    """
     dates = [f.name for f in df.schema.fields if isinstance(f.dataType, (T.DateType, T.TimestampType))]
-    return delta_io.stats_on([*model.unique_key, *dates])
+    stats = delta_io.stats_on([*model.unique_key, *model.scope, *dates])
+    current = delta_io.table_properties(spark, path)
+    if current and any(current.get(k) != v for k, v in stats.items()):
+        delta_io.set_properties(spark, path, stats)
+    return stats
+
+
+# A model refreshed by one integer column (conf/gold.yaml `scope`) is written in files that each
+# hold one range of it, of at most this many rows (`gold.rows_per_file` in the environment's
+# settings overrides it). A refresh then rewrites only the files whose range holds a touched key:
+# new and changed sales are recent, so a fact refresh rewrites the last files, not the table.
+ROWS_PER_FILE = 250_000
+
+
+def _rows_per_file(cfg: Config) -> int:
+    return int(cfg.env.settings.get("gold", {}).get("rows_per_file", ROWS_PER_FILE))
+
+
+def _range_column(model: GoldModel, df: DataFrame) -> str | None:
+    """The model's scope column when it is one integer column (the models laid out by range)."""
+    if len(model.scope) != 1 or model.scope[0] not in df.columns:
+        return None
+    column = model.scope[0]
+    return column if isinstance(df.schema[column].dataType, (T.IntegerType, T.LongType)) else None
+
+
+def _writer(cfg: Config, df: DataFrame, model: GoldModel, stats: dict[str, str]):
+    """An overwriting writer of `df` into a model, laid out by range when the model is."""
+    column = _range_column(model, df)
+    if column is not None:
+        # No partition count: adaptive execution merges neighbouring ranges into files of a
+        # sensible size (a small model becomes one file); the writer splits them at
+        # `rows_per_file` rows, each file still one range.
+        df = df.repartitionByRange(column).sortWithinPartitions(column)
+    return (
+        df.write.format("delta")
+        .mode("overwrite")
+        .option("maxRecordsPerFile", str(_rows_per_file(cfg)))
+        .options(**stats)
+    )
+
+
+# A refresh by range names at most this many ranges of the scope column (split at the widest
+# gaps between touched keys), so that Delta skips the files between them.
+MAX_RANGES = 32
+
+
+def range_predicate(column: str, values: list[int], max_ranges: int = MAX_RANGES) -> str:
+    """A SQL predicate true for every value in `values` (ints, not empty): at most `max_ranges`
+    BETWEEN ranges, split at the widest gaps between the sorted values."""
+    ordered = sorted(set(values))
+    gaps = sorted(range(1, len(ordered)), key=lambda i: ordered[i] - ordered[i - 1], reverse=True)
+    cuts = sorted(gaps[: max(0, max_ranges - 1)])
+    starts = [0, *cuts]
+    ends = [*(c - 1 for c in cuts), len(ordered) - 1]
+    return " OR ".join(
+        f"(`{column}` BETWEEN {int(ordered[a])} AND {int(ordered[b])})"
+        for a, b in zip(starts, ends, strict=True)
+    )
 
 
 # Below this size a model's refreshed scope is written by one overwrite rather than a MERGE.
 REWRITE_BELOW_BYTES = 64 * 1024 * 1024
+# From this size a model laid out by range has only the ranges holding its touched keys replaced.
+REPLACE_RANGES_FROM_BYTES = 16 * 1024 * 1024
+
+
+def _gold_setting(cfg: Config, key: str, default: int) -> int:
+    return int(cfg.env.settings.get("gold", {}).get(key, default))
 
 
 def rewrite_below_bytes(cfg: Config) -> int:
-    return int(cfg.env.settings.get("gold", {}).get("rewrite_below_bytes", REWRITE_BELOW_BYTES))
+    return _gold_setting(cfg, "rewrite_below_bytes", REWRITE_BELOW_BYTES)
+
+
+def replace_ranges_from_bytes(cfg: Config) -> int:
+    return _gold_setting(cfg, "replace_ranges_from_bytes", REPLACE_RANGES_FROM_BYTES)
 
 
 def _replace_scope(
-    spark: SparkSession, cfg: Config, path: str, rows: DataFrame, model: GoldModel, scope: DataFrame
+    spark: SparkSession,
+    cfg: Config,
+    path: str,
+    rows: DataFrame,
+    model: GoldModel,
+    scope: DataFrame,
+    values: list | None = None,
 ) -> str:
     """Make the rows of `scope` in `path` equal `rows` (every row of `rows` lies in `scope`).
 
-    A small table is rewritten in one overwrite: its rows outside the scope, then `rows`. A
-    large one gets a MERGE that upserts changed rows and deletes vanished ones. Returns which.
+    `values`: the scope's values, when the scope is one column. A model laid out by ranges of an
+    integer scope column, from `gold.replace_ranges_from_bytes` up, has the ranges holding them
+    replaced in one commit (`replaceWhere`): the files in range are rewritten with their rows
+    outside the scope and `rows`, the others stay. Otherwise a model below
+    `gold.rewrite_below_bytes` is rewritten in one overwrite (its rows outside the scope, then
+    `rows`), and a larger one gets a MERGE that upserts changed rows and deletes vanished ones.
+    Returns which.
     """
-    if delta_io.size_bytes(spark, path) < rewrite_below_bytes(cfg):
+    size = delta_io.size_bytes(spark, path)
+    column = _range_column(model, rows)
+    values = [v for v in values or () if v is not None]  # a NULL key is in no range (nor scope)
+    if column is not None and values and size >= replace_ranges_from_bytes(cfg):
+        predicate = range_predicate(column, values)
+        in_range = delta_io.read(spark, path).filter(F.expr(predicate))
+        kept = in_range.join(F.broadcast(scope), on=scope.columns, how="left_anti")
+        stats = _gold_stats(spark, path, model, rows)
+        replaced = kept.unionByName(rows, allowMissingColumns=True)
+        _writer(cfg, replaced, model, stats).option("replaceWhere", predicate).save(path)
+        return "replaced by range"
+    if size < rewrite_below_bytes(cfg):
         existing = delta_io.read(spark, path)
         kept = existing.join(F.broadcast(scope), on=scope.columns, how="left_anti")
-        _overwrite(kept.unionByName(rows, allowMissingColumns=True), path, model)
+        _overwrite(spark, cfg, kept.unionByName(rows, allowMissingColumns=True), path, model)
         return "rewritten"
     _merge_scope(spark, path, rows, model, scope)
     return "merged"
@@ -348,7 +444,7 @@ def _build_all(spark: SparkSession, cfg: Config, models: dict[str, GoldModel], r
         return delta_io.read(spark, _gold_path(cfg, name))
 
     def build(name: str) -> None:
-        _overwrite(built[name](), _gold_path(cfg, name), models[name])
+        _overwrite(spark, cfg, built[name](), _gold_path(cfg, name), models[name])
         records[name].message = "full rebuild"
 
     _write_in_waves(cfg, models, {name: (lambda n=name: build(n)) for name in models})
@@ -557,7 +653,7 @@ def _refresh(
     tasks: dict[str, Callable[[], None]] = {}
 
     def write_dim(name: str, ids: set, scope: DataFrame, rows: DataFrame) -> None:
-        how = _replace_scope(spark, cfg, _gold_path(cfg, name), rows, models[name], scope)
+        how = _replace_scope(spark, cfg, _gold_path(cfg, name), rows, models[name], scope, sorted(ids))
         rows.unpersist()
         records[name].rows_read = len(ids)
         records[name].message = f"{len(ids)} keys refreshed ({how})"
@@ -571,7 +667,7 @@ def _refresh(
         have = gold("dim_date").agg(F.min("date"), F.max("date"), F.count("*")).first()
         span = (lo_hi[1] - lo_hi[0]).days + 1 if lo_hi[0] is not None else 0
         if (have[0], have[1], have[2]) != ((lo_hi[0], lo_hi[1], span) if span else (None, None, 0)):
-            _overwrite(dim_date.build(sales), _gold_path(cfg, "dim_date"), models["dim_date"])
+            _overwrite(spark, cfg, dim_date.build(sales), _gold_path(cfg, "dim_date"), models["dim_date"])
             records["dim_date"].message = "calendar range changed"
 
     tasks["dim_date"] = write_dim_date
@@ -586,7 +682,8 @@ def _refresh(
 
     def write_fact(name: str) -> None:
         rows = facts[name]().cache()  # a MERGE reads it twice
-        how = _replace_scope(spark, cfg, _gold_path(cfg, name), rows, models[name], fact_scope)
+        path = _gold_path(cfg, name)
+        how = _replace_scope(spark, cfg, path, rows, models[name], fact_scope, sorted(sale_ids))
         rows.unpersist()
         records[name].rows_read = len(sale_ids)
         records[name].message = f"{len(sale_ids)} sales refreshed ({how})"
@@ -605,7 +702,9 @@ def _refresh(
     def write_agg(name: str, rows: list[tuple]) -> None:
         fields = [PENDING_SCHEMA[c] for c in AGG_SCOPES[name]]
         scope = spark.createDataFrame(rows, T.StructType(fields))
-        how = _replace_scope(spark, cfg, _gold_path(cfg, name), builders[name](scope), models[name], scope)
+        values = [r[0] for r in rows] if len(fields) == 1 else None
+        path = _gold_path(cfg, name)
+        how = _replace_scope(spark, cfg, path, builders[name](scope), models[name], scope, values)
         records[name].rows_read = len(rows)
         records[name].message = f"{len(rows)} keys refreshed ({how})"
 

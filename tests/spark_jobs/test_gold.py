@@ -82,21 +82,37 @@ def test_incremental_equals_full_rebuild_after_activity_periods(spark, lake, mys
     cfg, source, root = lake
     monkeypatch.setenv("LAKEHOUSE_ROOT", str(root))
     monkeypatch.setenv("LAKEHOUSE_PII_SALT", SALT)
+    # Small files, so that a refresh by range has files to leave alone.
+    monkeypatch.setitem(cfg.env.settings, "gold", {**cfg.env.settings.get("gold", {}), "rows_per_file": 200})
+    items_path = cfg.env.table_path("gold", "fact_sales_item")
     conn = mysql.connect(database=source.database)
     with conn:
         for period in (1, 2, 3):
             lambda_seed.activity(conn, period)
             replicate(cfg, source, cfg.env.paths["raw"])
-            # Period 2 writes every model by MERGE, the others by rewriting the (small) tables.
-            how = "merged" if period == 2 else "rewritten"
-            monkeypatch.setattr(gold, "REWRITE_BELOW_BYTES", 0 if period == 2 else 1 << 40)
+            # Period 2 treats every model as large: the models refreshed by one integer column
+            # (the facts by sale_id) replace the ranges holding the touched keys, the others
+            # MERGE. Periods 1 and 3 rewrite the (small) tables.
+            large = period == 2
+            monkeypatch.setattr(gold, "REWRITE_BELOW_BYTES", 0 if large else 1 << 40)
+            monkeypatch.setattr(gold, "REPLACE_RANGES_FROM_BYTES", 0 if large else 1 << 40)
+            files_before = set(delta_io.read(spark, items_path).inputFiles())
             records = run_layers(
                 spark, cfg, ["bronze", "silver", "gold"], list(cfg.tables), set(), f"p{period}"
             )
             messages = {r.table_name: r.message for r in records if r.job == "gold"}
             assert "full rebuild" not in messages.values(), messages  # it really was incremental
+            how = "replaced by range" if large else "rewritten"
             assert messages["fact_sales"] == f"{records_sales(records)} sales refreshed ({how})"
-            assert f"({how})" in messages["agg_daily_sales"], messages
+            assert f"({how})" in messages["agg_client_lifetime"], messages
+            assert f"({'merged' if large else 'rewritten'})" in messages["agg_daily_sales"], messages
+            files_after = set(delta_io.read(spark, items_path).inputFiles())
+            if large:
+                # Only the files in a touched range were rewritten; the others are the same files.
+                assert files_before & files_after and files_after - files_before, (
+                    len(files_before),
+                    len(files_after),
+                )
     _assert_same(spark, cfg, _rebuilt(spark, cfg, tmp_path / "r"))
 
     # Totals from items, never across them: revenue per day equals MySQL's.
