@@ -162,7 +162,8 @@ def plot(results_dir: Path) -> Path | None:
     newest: dict[float, dict] = {}
     for f in sorted(results_dir.glob("*-scale*.json")):
         data = json.loads(f.read_text())
-        newest[data["scale"]] = data
+        if "steps" in data:  # not the --watch benchmark's results (bench_watch.py)
+            newest[data["scale"]] = data
     if not newest:
         return None
     scales = sorted(newest)
