@@ -154,12 +154,16 @@ def table_properties(spark: SparkSession, path: str) -> dict[str, str]:
     there is no table."""
     if not exists(spark, path):
         return {}
-    conf = _snapshot(spark, path).metadata().configuration()
+    return {str(k): str(v) for k, v in _scala_map(_snapshot(spark, path).metadata().configuration()).items()}
+
+
+def _scala_map(scala_map) -> dict:
+    """A Scala Map (through py4j) as a dict of its JVM keys and values."""
     out = {}
-    it = conf.keys().iterator()
+    it = scala_map.keys().iterator()
     while it.hasNext():
         key = it.next()
-        out[str(key)] = str(conf.get(key).get())
+        out[key] = scala_map.get(key).get()
     return out
 
 
@@ -184,13 +188,7 @@ def txn_versions(spark: SparkSession, path: str) -> dict[str, int]:
             txn = listed.next()
             out[str(txn.appId())] = int(txn.version())
         return out
-    txns = snapshot.transactions()
-    out = {}
-    it = txns.keys().iterator()
-    while it.hasNext():
-        key = it.next()
-        out[str(key)] = int(txns.get(key).get())
-    return out
+    return {str(k): int(v) for k, v in _scala_map(snapshot.transactions()).items()}
 
 
 def progress(spark: SparkSession, path: str, app_prefix: str) -> int:

@@ -210,7 +210,7 @@ ROWS_PER_FILE = 250_000
 
 
 def _rows_per_file(cfg: Config) -> int:
-    return int(cfg.env.settings.get("gold", {}).get("rows_per_file", ROWS_PER_FILE))
+    return _gold_setting(cfg, "rows_per_file", ROWS_PER_FILE)
 
 
 def _range_column(model: GoldModel, df: DataFrame) -> str | None:
