@@ -152,6 +152,17 @@ def print_table(results: list[dict]) -> None:
         print(f"{key:<28}" + "".join(f"{str(r['summary'][key]):>14}" for r in results))
 
 
+def newest_results(results_dir: Path) -> dict[float, dict]:
+    """Scale -> the newest result of this benchmark in `results_dir` (file names start with a UTC
+    timestamp); the --watch benchmark's results (bench_watch.py), which have no steps, are left out."""
+    newest: dict[float, dict] = {}
+    for f in sorted(results_dir.glob("*-scale*.json")):
+        data = json.loads(f.read_text())
+        if "steps" in data:
+            newest[data["scale"]] = data
+    return newest
+
+
 def plot(results_dir: Path) -> Path | None:
     """Time of each step against scale (log-log), from the newest result of every scale."""
     import matplotlib
@@ -159,11 +170,7 @@ def plot(results_dir: Path) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    newest: dict[float, dict] = {}
-    for f in sorted(results_dir.glob("*-scale*.json")):
-        data = json.loads(f.read_text())
-        if "steps" in data:  # not the --watch benchmark's results (bench_watch.py)
-            newest[data["scale"]] = data
+    newest = newest_results(results_dir)
     if not newest:
         return None
     scales = sorted(newest)
