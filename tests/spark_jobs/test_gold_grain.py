@@ -1,0 +1,79 @@
+"""The grain check of every gold model: a repeated unique key fails the run naming the model and
+the key; keys that only share a hash (a collision) pass."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from spark_jobs.config import GoldModel
+
+pytestmark = pytest.mark.slow
+
+MODELS = {
+    "dim_x": GoldModel("dim_x", "one row per x", ("x_id",), (), ("x_id",)),
+    "agg_y": GoldModel("agg_y", "one row per y and month", ("y_id", "month"), (), ("y_id", "month")),
+}
+
+
+@pytest.fixture
+def gold_lake(spark, tmp_path):
+    """The two models above as Delta tables, each key once; returns (cfg, paths)."""
+    cfg = SimpleNamespace(env=SimpleNamespace(table_path=lambda layer, name: str(tmp_path / layer / name)))
+    paths = {name: cfg.env.table_path("gold", name) for name in MODELS}
+    spark.createDataFrame([(i, f"x{i}") for i in range(50)], "x_id int, label string").write.format(
+        "delta"
+    ).save(paths["dim_x"])
+    spark.createDataFrame(
+        [(y, m, float(y)) for y in range(10) for m in (None, 1, 2)], "y_id int, month int, amount double"
+    ).write.format("delta").save(paths["agg_y"])
+    return cfg, paths
+
+
+def test_unique_keys_pass(spark, gold_lake):
+    from spark_jobs.jobs import gold
+
+    gold.check_grains(spark, gold_lake[0], MODELS)
+
+
+def test_a_repeated_key_fails_naming_the_model_and_the_key(spark, gold_lake):
+    from spark_jobs import delta_io
+    from spark_jobs.jobs import gold
+
+    cfg, paths = gold_lake
+    delta_io.read(spark, paths["agg_y"]).filter("y_id = 4 AND month = 2").write.format("delta").mode(
+        "append"
+    ).save(paths["agg_y"])
+    with pytest.raises(gold.GrainError, match=r"agg_y: grain violated, 2 rows .* \(y_id=4, month=2\)"):
+        gold.check_grains(spark, cfg, MODELS)
+
+
+def test_a_repeated_null_key_fails(spark, gold_lake):
+    from spark_jobs import delta_io
+    from spark_jobs.jobs import gold
+
+    cfg, paths = gold_lake
+    delta_io.read(spark, paths["agg_y"]).filter("y_id = 3 AND month IS NULL").write.format("delta").mode(
+        "append"
+    ).save(paths["agg_y"])
+    with pytest.raises(gold.GrainError, match=r"agg_y: grain violated.*month=None"):
+        gold.check_grains(spark, cfg, MODELS)
+
+
+def test_keys_sharing_a_hash_pass_the_exact_check(spark, gold_lake, monkeypatch):
+    """Every key hashed alike: each model is suspected, and the exact check clears it, or fails
+    it when a key really repeats."""
+    from pyspark.sql import functions as F
+
+    from spark_jobs import delta_io
+    from spark_jobs.jobs import gold
+
+    cfg, paths = gold_lake
+    monkeypatch.setattr(F, "xxhash64", lambda *cols: F.lit(7).cast("long"))
+    gold.check_grains(spark, cfg, MODELS)
+    delta_io.read(spark, paths["dim_x"]).filter("x_id = 9").write.format("delta").mode("append").save(
+        paths["dim_x"]
+    )
+    with pytest.raises(gold.GrainError, match=r"dim_x: grain violated, 2 rows .* \(x_id=9\)"):
+        gold.check_grains(spark, cfg, MODELS)
