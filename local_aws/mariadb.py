@@ -228,9 +228,10 @@ sync_binlog=0
         with conn, conn.cursor() as cur:
             # One application user over TCP; it also holds what a CDC reader needs.
             cur.execute(
-                f"CREATE USER IF NOT EXISTS '{creds['user']}'@'127.0.0.1' IDENTIFIED BY %s", creds["password"]
+                f"CREATE USER IF NOT EXISTS '{creds['user']}'@'127.0.0.1' IDENTIFIED BY %s",
+                (creds["password"],),
             )
-            cur.execute(f"ALTER USER '{creds['user']}'@'127.0.0.1' IDENTIFIED BY %s", creds["password"])
+            cur.execute(f"ALTER USER '{creds['user']}'@'127.0.0.1' IDENTIFIED BY %s", (creds["password"],))
             cur.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{creds['user']}'@'127.0.0.1' WITH GRANT OPTION")
             cur.execute(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
         self.credentials_file.write_text(json.dumps(creds))
