@@ -31,7 +31,8 @@ def test_the_newest_result_of_each_scale_is_chosen(tmp_path):
         shutil.copy(f, tmp_path / f.name)
     committed = run_all.newest_results(tmp_path)
     assert committed and all("steps" in r for r in committed.values())
-    first, last = dict(_scale_results()[0]), dict(_scale_results()[-1])
+    results = _scale_results()
+    first, last = results[0], results[-1]
     older = {**first, "scale": 1.0, "timestamp": "old"}
     newer = {**last, "scale": 7.0, "timestamp": "new"}
     (tmp_path / "19990101T000000Z-scale1.json").write_text(json.dumps(older))

@@ -37,7 +37,7 @@ import datetime as dt
 import functools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 from delta.tables import DeltaTable
@@ -281,7 +281,7 @@ def _replace_scope(
     rows: DataFrame,
     model: GoldModel,
     scope: DataFrame,
-    values: list | None = None,
+    values: Iterable | None = None,
 ) -> str:
     """Make the rows of `scope` in `path` equal `rows` (every row of `rows` lies in `scope`).
 
@@ -654,7 +654,7 @@ def _refresh(
     tasks: dict[str, Callable[[], None]] = {}
 
     def write_dim(name: str, ids: set, scope: DataFrame, rows: DataFrame) -> None:
-        how = _replace_scope(spark, cfg, _gold_path(cfg, name), rows, models[name], scope, sorted(ids))
+        how = _replace_scope(spark, cfg, _gold_path(cfg, name), rows, models[name], scope, ids)
         rows.unpersist()
         records[name].rows_read = len(ids)
         records[name].message = f"{len(ids)} keys refreshed ({how})"
@@ -683,8 +683,7 @@ def _refresh(
 
     def write_fact(name: str) -> None:
         rows = facts[name]().cache()  # a MERGE reads it twice
-        path = _gold_path(cfg, name)
-        how = _replace_scope(spark, cfg, path, rows, models[name], fact_scope, sorted(sale_ids))
+        how = _replace_scope(spark, cfg, _gold_path(cfg, name), rows, models[name], fact_scope, sale_ids)
         rows.unpersist()
         records[name].rows_read = len(sale_ids)
         records[name].message = f"{len(sale_ids)} sales refreshed ({how})"

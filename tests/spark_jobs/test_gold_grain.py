@@ -31,6 +31,13 @@ def gold_lake(spark, tmp_path):
     return cfg, paths
 
 
+def _append_again(spark, path: str, where: str) -> None:
+    """Append the rows of the table at `path` matching `where` once more (a duplicate)."""
+    from spark_jobs import delta_io
+
+    delta_io.read(spark, path).filter(where).write.format("delta").mode("append").save(path)
+
+
 def test_unique_keys_pass(spark, gold_lake):
     from spark_jobs.jobs import gold
 
@@ -38,25 +45,19 @@ def test_unique_keys_pass(spark, gold_lake):
 
 
 def test_a_repeated_key_fails_naming_the_model_and_the_key(spark, gold_lake):
-    from spark_jobs import delta_io
     from spark_jobs.jobs import gold
 
     cfg, paths = gold_lake
-    delta_io.read(spark, paths["agg_y"]).filter("y_id = 4 AND month = 2").write.format("delta").mode(
-        "append"
-    ).save(paths["agg_y"])
+    _append_again(spark, paths["agg_y"], "y_id = 4 AND month = 2")
     with pytest.raises(gold.GrainError, match=r"agg_y: grain violated, 2 rows .* \(y_id=4, month=2\)"):
         gold.check_grains(spark, cfg, MODELS)
 
 
 def test_a_repeated_null_key_fails(spark, gold_lake):
-    from spark_jobs import delta_io
     from spark_jobs.jobs import gold
 
     cfg, paths = gold_lake
-    delta_io.read(spark, paths["agg_y"]).filter("y_id = 3 AND month IS NULL").write.format("delta").mode(
-        "append"
-    ).save(paths["agg_y"])
+    _append_again(spark, paths["agg_y"], "y_id = 3 AND month IS NULL")
     with pytest.raises(gold.GrainError, match=r"agg_y: grain violated.*month=None"):
         gold.check_grains(spark, cfg, MODELS)
 
@@ -66,14 +67,11 @@ def test_keys_sharing_a_hash_pass_the_exact_check(spark, gold_lake, monkeypatch)
     it when a key really repeats."""
     from pyspark.sql import functions as F
 
-    from spark_jobs import delta_io
     from spark_jobs.jobs import gold
 
     cfg, paths = gold_lake
     monkeypatch.setattr(F, "xxhash64", lambda *cols: F.lit(7).cast("long"))
     gold.check_grains(spark, cfg, MODELS)
-    delta_io.read(spark, paths["dim_x"]).filter("x_id = 9").write.format("delta").mode("append").save(
-        paths["dim_x"]
-    )
+    _append_again(spark, paths["dim_x"], "x_id = 9")
     with pytest.raises(gold.GrainError, match=r"dim_x: grain violated, 2 rows .* \(x_id=9\)"):
         gold.check_grains(spark, cfg, MODELS)
