@@ -199,15 +199,22 @@ def progress(spark: SparkSession, path: str, app_prefix: str) -> int:
     return max(found, default=-1)
 
 
-def append_once(df: DataFrame, path: str, app_id: str, txn_version: int) -> None:
-    """Append under a transaction id: a retry with the same (app_id, version) is a no-op."""
-    (
+def append_once(
+    df: DataFrame, path: str, app_id: str, txn_version: int, user_metadata: str | None = None
+) -> None:
+    """Append under a transaction id: a retry with the same (app_id, version) is a no-op.
+
+    `user_metadata` is recorded in the commit's `commitInfo.userMetadata`.
+    """
+    writer = (
         df.write.format("delta")
         .mode("append")
         .option("txnAppId", app_id)
         .option("txnVersion", str(txn_version))
-        .save(path)
     )
+    if user_metadata is not None:
+        writer = writer.option("userMetadata", user_metadata)
+    writer.save(path)
 
 
 @contextlib.contextmanager

@@ -6,6 +6,10 @@ files becomes visible in the same Delta commit that records it. A crash before t
 leaves nothing behind; a crash after it leaves the files recorded. Appends carry a Delta
 transaction id, so a concurrent run of the same table either skips or fails, never doubles.
 Files that break the raw-zone contract go to `<ops>/quarantine_files` with the reason.
+
+Which files bronze holds is read from a copy kept in `<ops>/bronze_ledger/<table>.json` and
+brought up to date from the Delta log (spark_jobs/file_ledger.py), so an incremental run does
+not scan the whole change log; the table stays the truth the copy is checked against.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import posixpath
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from spark_jobs import delta_io
+from spark_jobs import delta_io, file_ledger
 from spark_jobs.config import Config, Table
 from spark_jobs.faults import crash_point
 from spark_jobs.parallel import run_tables, table_parallelism
@@ -32,22 +36,52 @@ def quarantine_files_path(cfg: Config) -> str:
     return f"{cfg.env.paths['ops'].rstrip('/')}/quarantine_files"
 
 
-def _ingested(spark: SparkSession, cfg: Config, table: Table, bronze_path: str) -> set[str]:
-    """File names already in bronze or already quarantined for this table."""
-    names = {
-        posixpath.basename(r[0])
-        for r in delta_io.read(spark, bronze_path).select(SOURCE_FILE).distinct().collect()
-    }
+def ledger_path(cfg: Config, table: str) -> str:
+    return f"{cfg.env.paths['ops'].rstrip('/')}/bronze_ledger/{table}.json"
+
+
+def _ingested(
+    spark: SparkSession, cfg: Config, table: Table, bronze_path: str, version: int
+) -> tuple[set[str], dict, bool]:
+    """File names in bronze at `version` or already quarantined for this table; the ledger copy
+    that records them (file_ledger); and whether it differs from the saved one."""
+    saved = file_ledger.load(spark, ledger_path(cfg, table.name))
+    names, ledger, scanned = file_ledger.source_files(spark, bronze_path, version, saved)
+    if scanned:
+        log.info("bronze %s: source files read from the table (no usable ledger copy)", table.name)
     qpath = quarantine_files_path(cfg)
+    quarantine = None
     if delta_io.exists(spark, qpath):
-        rows = (
-            delta_io.read(spark, qpath)
-            .filter(F.col("table_name") == table.name)
-            .select(SOURCE_FILE)
-            .collect()
-        )
-        names |= {posixpath.basename(r[0]) for r in rows}
-    return names
+        quarantine = [file_ledger.table_id(spark, qpath), delta_io.version(spark, qpath)]
+    quarantined: list[str] = []
+    if quarantine is not None:
+        if saved and saved.get("quarantine") == quarantine:
+            quarantined = list(saved.get("quarantined", []))
+        else:
+            rows = (
+                delta_io.read(spark, qpath, quarantine[1])
+                .filter(F.col("table_name") == table.name)
+                .select(SOURCE_FILE)
+                .collect()
+            )
+            quarantined = sorted({posixpath.basename(r[0]) for r in rows})
+    ledger.update(quarantine=quarantine, quarantined=quarantined)
+    changed = saved is None or any(saved.get(k) != ledger[k] for k in ("table_id", "version", "quarantine"))
+    return names | set(quarantined), ledger, changed
+
+
+def _save_ledger(
+    spark: SparkSession, cfg: Config, table: Table, bronze_path: str, ledger: dict, changed: bool, now: int
+) -> None:
+    """Bring the ledger copy up to bronze version `now` (after this run's commit) and save it
+    when it differs from the saved one."""
+    if now != ledger["version"]:
+        added = file_ledger.names_added(spark, bronze_path, ledger["version"], now)
+        if added is not None:
+            ledger.update(version=now, files=sorted(set(ledger["files"]) | added))
+            changed = True
+    if changed:
+        file_ledger.save(spark, ledger_path(cfg, table.name), ledger)
 
 
 def ingest_table(spark: SparkSession, cfg: Config, table: Table, run_id: str) -> RunRecord:
@@ -60,10 +94,13 @@ def ingest_table(spark: SparkSession, cfg: Config, table: Table, run_id: str) ->
     record.source_version_from = record.target_version = before
 
     files = delta_io.list_files(spark, raw_dir, cfg.raw.file_suffix)
-    ingested = _ingested(spark, cfg, table, bronze_path) if files else set()  # read once per run
+    if not files:
+        return record.finish("noop", f"no files in {raw_dir}")
+    ingested, ledger, changed = _ingested(spark, cfg, table, bronze_path, before)  # once per run
     new_files = [f for f in files if f not in ingested]
     record.files_read = len(new_files)
     if not new_files:
+        _save_ledger(spark, cfg, table, bronze_path, ledger, changed, before)
         return record.finish("noop", f"no new files in {raw_dir}")
 
     # 1. File-level contract: the Parquet footer, read without starting a Spark job.
@@ -132,12 +169,14 @@ def ingest_table(spark: SparkSession, cfg: Config, table: Table, run_id: str) ->
         written = sum(n for name, n in rows_by_file.items() if name not in bad_names)
         crash_point(f"bronze:before_commit:{table.name}")
         if written:
-            delta_io.append_once(keep, bronze_path, APP_ID, txn)
+            appended = [n for n, rows in rows_by_file.items() if rows and n not in bad_names]
+            delta_io.append_once(keep, bronze_path, APP_ID, txn, file_ledger.commit_metadata(appended))
         crash_point(f"bronze:after_commit:{table.name}")
         batch.unpersist()
     record.rows_written = written
     record.rows_quarantined = (record.rows_read or 0) - written
     record.target_version = delta_io.version(spark, bronze_path)
+    _save_ledger(spark, cfg, table, bronze_path, ledger, changed, record.target_version)
     message = f"{len(new_files) - len(bad)} file(s) ingested"
     if bad:
         message += "; quarantined: " + "; ".join(
