@@ -210,6 +210,12 @@ def scd2_history(changes: DataFrame, table: Table, run_id: str) -> DataFrame:
 
     A version starts at the row's effective time (the business time of the change, e.g.
     updated_at) and ends where the next version starts, or at the delete's commit time.
+
+    Effective times need not grow with the changes: a later change (by commit time and change
+    sequence) may carry an earlier one, as when a writer sets it from its own clock after a
+    statement that set it to the server's time. A change then supersedes every earlier change
+    whose effective time is not before its own, so the current version is always the newest
+    change, as in the current-state table, and the versions' effective times grow with them.
     """
     keys = list(table.primary_key)
     eff = table.effective_column
@@ -220,6 +226,11 @@ def scd2_history(changes: DataFrame, table: Table, run_id: str) -> DataFrame:
     versions = changes.filter(F.col(OP) != "D")
     per_version = Window.partitionBy(*keys, eff).orderBy(*change_order())
     versions = versions.withColumn("_rn", F.row_number().over(per_version)).filter(F.col("_rn") == 1)
+    # The earliest effective time among the key's later changes (newest first: the rows before).
+    later = Window.partitionBy(*keys).orderBy(*change_order()).rowsBetween(Window.unboundedPreceding, -1)
+    versions = versions.withColumn("_later_from", F.min(eff).over(later)).filter(
+        F.col("_later_from").isNull() | (F.col(eff) < F.col("_later_from"))
+    )
     timeline = Window.partitionBy(*keys).orderBy(F.col(eff).asc())
     versions = versions.withColumn("_next_from", F.lead(eff).over(timeline)).join(last, on=keys, how="left")
     is_last = F.col("_next_from").isNull()

@@ -9,13 +9,14 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import types as T
 
-from spark_jobs.config import Expectation, Table, load_config
+from spark_jobs.config import Column, Expectation, Table, load_config
 from spark_jobs.transforms.silver import (
     evaluate_expectations,
     hash_pii,
     key_predicate,
     latest_per_key,
     newer_than_target,
+    scd2_history,
     with_reference_flags,
 )
 
@@ -132,3 +133,41 @@ def test_expectations_flag_each_broken_rule_with_its_policy(spark):
         4: [],  # deletes are never checked
     }
     assert out.columns == [*rows.columns, "_violations"]
+
+
+def test_scd2_history_current_version_is_the_newest_change_even_when_its_time_goes_back(spark):
+    table = Table(
+        name="t",
+        primary_key=("id",),
+        columns=(Column("id", "int"), Column("v", "varchar(10)"), Column("updated_at", "datetime(6)")),
+        scd=2,
+        effective_column="updated_at",
+    )
+    day = dt.timedelta(days=1)
+    changes = spark.createDataFrame(
+        [
+            # Key 1: an update stamped with the server's time (day 9), then in the same second a
+            # newer change stamped back to day 5 by its writer: day 5 supersedes day 9.
+            (1, "a", T0, "I", T0, None, "LOAD"),
+            (1, "server", T0 + 9 * day, "U", T0 + 9 * day, "010", "f1"),
+            (1, "writer", T0 + 5 * day, "U", T0 + 9 * day, "011", "f1"),
+            # Key 2: times that grow keep every version.
+            (2, "a", T0, "I", T0, None, "LOAD"),
+            (2, "b", T0 + 2 * day, "U", T0 + 2 * day, "020", "f2"),
+            (2, "c", T0 + 3 * day, "U", T0 + 3 * day, "021", "f2"),
+        ],
+        "id int, v string, updated_at timestamp, _op string, _commit_ts timestamp, _change_seq string, "
+        "_source_file string",
+    )
+    rows = scd2_history(changes, table, "r").select("id", "v", "valid_from", "valid_to", "is_current")
+    expected = spark.createDataFrame(
+        [
+            (1, "a", T0, T0 + 5 * day, False),
+            (1, "writer", T0 + 5 * day, None, True),
+            (2, "a", T0, T0 + 2 * day, False),
+            (2, "b", T0 + 2 * day, T0 + 3 * day, False),
+            (2, "c", T0 + 3 * day, None, True),
+        ],
+        "id int, v string, valid_from timestamp, valid_to timestamp, is_current boolean",
+    )
+    assert_df_equality(rows, expected, ignore_row_order=True, ignore_nullable=True)
