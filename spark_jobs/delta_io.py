@@ -136,6 +136,11 @@ def version(spark: SparkSession, path: str) -> int | None:
     return int(_snapshot(spark, path).version())
 
 
+def table_id(spark: SparkSession, path: str) -> str:
+    """The table's id (Delta metadata), which a table created again at the same path changes."""
+    return str(_snapshot(spark, path).metadata().id())
+
+
 def size_bytes(spark: SparkSession, path: str) -> int:
     """Bytes of the table's live data files, from the Delta log.
 
@@ -332,3 +337,25 @@ def parquet_footer_columns(spark: SparkSession, path: str) -> dict[str, tuple[st
         else:
             columns[str(field.getName())] = ("GROUP", "")
     return columns
+
+
+def read_text(spark: SparkSession, path: str) -> str | None:
+    """A small text file's content (local or s3), or None when it does not exist."""
+    hpath, fs = _jvm_path(spark, path)
+    if not fs.exists(hpath):
+        return None
+    stream = fs.open(hpath)
+    try:
+        return str(spark._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
+    finally:
+        stream.close()
+
+
+def write_text(spark: SparkSession, path: str, text: str) -> None:
+    """Write a small text file (local or s3), replacing it whole."""
+    hpath, fs = _jvm_path(spark, path)
+    out = fs.create(hpath, True)
+    try:
+        out.write(bytearray(text.encode()))
+    finally:
+        out.close()

@@ -46,15 +46,10 @@ def _checksum(payload: dict) -> str:
 
 def load(spark: SparkSession, path: str) -> dict | None:
     """The saved copy at `path`, or None when there is none or it cannot be trusted."""
-    hpath, fs = delta_io._jvm_path(spark, path)
     try:
-        if not fs.exists(hpath):
+        text = delta_io.read_text(spark, path)
+        if text is None:
             return None
-        stream = fs.open(hpath)
-        try:
-            text = spark._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
-        finally:
-            stream.close()
         doc = json.loads(text)
         payload = doc["payload"]
         if doc.get("sha256") != _checksum(payload) or payload.get("format") != FORMAT:
@@ -62,7 +57,7 @@ def load(spark: SparkSession, path: str) -> dict | None:
         return payload
     except Exception as exc:  # py4j errors, bad JSON, a torn or foreign file: read the table instead
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        log.warning("file ledger %s unusable, bronze will be scanned (%s)", path, reason)
+        log.warning("file ledger %s unusable; the Delta log or the table is read instead (%s)", path, reason)
         return None
 
 
@@ -70,20 +65,10 @@ def save(spark: SparkSession, path: str, payload: dict) -> None:
     """Write the copy (one small file, replaced whole). A failure is logged, never raised: the
     copy is an optimisation, and the next run scans instead."""
     payload = {**payload, "format": FORMAT}
-    data = json.dumps({"payload": payload, "sha256": _checksum(payload)}).encode()
-    hpath, fs = delta_io._jvm_path(spark, path)
     try:
-        out = fs.create(hpath, True)
-        try:
-            out.write(bytearray(data))
-        finally:
-            out.close()
+        delta_io.write_text(spark, path, json.dumps({"payload": payload, "sha256": _checksum(payload)}))
     except Exception as exc:  # py4j wraps the Java exception
         log.warning("file ledger %s not saved (%s)", path, str(exc).splitlines()[0][:200])
-
-
-def table_id(spark: SparkSession, path: str) -> str:
-    return str(delta_io._snapshot(spark, path).metadata().id())
 
 
 def scan(spark: SparkSession, bronze_path: str, version: int) -> set[str]:
@@ -134,6 +119,7 @@ def names_added(spark: SparkSession, bronze_path: str, after: int, upto: int) ->
 
 
 def _inexact(bronze_path: str, version: int, why: str) -> None:
+    """Log why the log cannot give the names (so the table is scanned); None, for the caller."""
     log.info("%s: version %d %s; its source files are read from the table", bronze_path, version, why)
 
 
@@ -149,17 +135,23 @@ def _named_files(user_metadata: str) -> set[str] | None:
 
 def source_files(
     spark: SparkSession, bronze_path: str, version: int, saved: dict | None
-) -> tuple[set[str], dict, bool]:
+) -> tuple[set[str], dict]:
     """The source file names bronze holds at `version`, from `saved` (a loaded copy) and the
     log, or by a scan. Without a copy, a young table's whole log (from version 0) serves.
-    Returns the names, the copy to save, and whether the table was scanned."""
-    tid = table_id(spark, bronze_path)
+    Returns the names and the copy to save."""
+    tid = delta_io.table_id(spark, bronze_path)
     start, names = -1, set()
     if saved and saved.get("table_id") == tid and isinstance(saved.get("version"), int):
         start, names = saved["version"], set(saved.get("files", []))
-    added = None
-    if start <= version and version - start <= MAX_LOG_COMMITS:
+    if start > version or version - start > MAX_LOG_COMMITS:
+        log.info(
+            "%s: ledger copy at version %d, table at %d; its source files are read from the table",
+            bronze_path,
+            start,
+            version,
+        )
+        added = None
+    else:
         added = names_added(spark, bronze_path, start, version)
-    scanned = added is None
-    names = scan(spark, bronze_path, version) if scanned else names | added
-    return names, {"table_id": tid, "version": version, "files": sorted(names)}, scanned
+    names = scan(spark, bronze_path, version) if added is None else names | added
+    return names, {"table_id": tid, "version": version, "files": sorted(names)}

@@ -37,7 +37,7 @@ def quarantine_files_path(cfg: Config) -> str:
 
 
 def ledger_path(cfg: Config, table: str) -> str:
-    return f"{cfg.env.paths['ops'].rstrip('/')}/bronze_ledger/{table}.json"
+    return cfg.env.table_path("ops", f"bronze_ledger/{table}.json")
 
 
 def _ingested(
@@ -46,13 +46,11 @@ def _ingested(
     """File names in bronze at `version` or already quarantined for this table; the ledger copy
     that records them (file_ledger); and whether it differs from the saved one."""
     saved = file_ledger.load(spark, ledger_path(cfg, table.name))
-    names, ledger, scanned = file_ledger.source_files(spark, bronze_path, version, saved)
-    if scanned:
-        log.info("bronze %s: source files read from the table (no usable ledger copy)", table.name)
+    names, ledger = file_ledger.source_files(spark, bronze_path, version, saved)
     qpath = quarantine_files_path(cfg)
     quarantine = None
     if delta_io.exists(spark, qpath):
-        quarantine = [file_ledger.table_id(spark, qpath), delta_io.version(spark, qpath)]
+        quarantine = [delta_io.table_id(spark, qpath), delta_io.version(spark, qpath)]
     quarantined: list[str] = []
     if quarantine is not None:
         if saved and saved.get("quarantine") == quarantine:
