@@ -10,8 +10,9 @@ delivered row is in bronze twice. The faults:
                    jobs, LAKEHOUSE_REPLICATOR_CRASH_POINT for the replicator)
   duplicate        every CDC file delivered twice (replicator fault switch), and older CDC and
                    full-load files re-delivered late under new names (out of order)
-  concurrent       two `lakehouse run` of the same layers at once (must both succeed, or one
-                   fail cleanly; never a doubled or lost row)
+  concurrent       two `lakehouse run` of the same layers at once: one runs, the other is
+                   refused by the lake's run lock (exit 1, the holder named); never a doubled or
+                   lost row
   malformed        a file of garbage in the raw zone (must be quarantined and reported)
   new_column       ALTER TABLE ADD COLUMN at the source, then activity, replicate, run (last)
 Prints a table of trials; exit 1 when any trial fails.
@@ -161,8 +162,10 @@ class Chaos:
         problems = self.lab.check_bronze_once()
         if problems:
             raise AssertionError("after the concurrent runs: " + "; ".join(problems))
-        if any(c not in (0, 1) for c in codes):
-            raise AssertionError(f"a concurrent run did not end cleanly: {codes}\n{steps[0].tail()}")
+        refused = [s for s in steps if "in use by another run" in s.stderr]
+        if sorted(codes) != [0, 1] or len(refused) != 1 or refused[0].returncode != 1:
+            detail = "\n".join(s.tail() for s in steps)
+            raise AssertionError(f"expected one run and one refused by the run lock, got {codes}\n{detail}")
         self.recover()
 
     def malformed(self, trial: Trial) -> None:

@@ -11,6 +11,10 @@ written is reported and makes the exit code 1).
 
 `--watch` (local lakes only) keeps the application and reruns the layers whenever their input
 changes, until SIGINT or SIGTERM (spark_jobs/watch.py); its exit code is the last run's.
+
+On a local lake a run (or a watch, while it lasts) holds `<ops>/run.lock`; a second run started
+meanwhile exits 1 at once with an error naming the holder, before starting Spark
+(spark_jobs/run_lock.py).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import time
 if __package__ in (None, ""):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from spark_jobs import run_log, watch
+from spark_jobs import run_lock, run_log, watch
 from spark_jobs.config import Config, load_config
 from spark_jobs.parallel import LayerFailed
 
@@ -122,6 +126,16 @@ def main(argv: list[str] | None = None) -> int:
             log.error("%s", exc)
             return 2
 
+    what = f"layers {','.join(args.layers)}" + (" --watch" if args.watch else "")
+    try:
+        with run_lock.holding(cfg, what):
+            return _run(args, cfg, tables)
+    except run_lock.LakeBusy as exc:
+        log.error("%s", exc)
+        return 1
+
+
+def _run(args: argparse.Namespace, cfg: Config, tables: list[str]) -> int:
     from spark_jobs.session import build_spark
 
     spark = build_spark(
