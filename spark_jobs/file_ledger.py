@@ -143,14 +143,11 @@ def source_files(
     start, names = -1, set()
     if saved and saved.get("table_id") == tid and isinstance(saved.get("version"), int):
         start, names = saved["version"], set(saved.get("files", []))
-    if start > version or version - start > MAX_LOG_COMMITS:
-        log.info(
-            "%s: ledger copy at version %d, table at %d; its source files are read from the table",
-            bronze_path,
-            start,
-            version,
-        )
-        added = None
+    since = f"the ledger copy's version {start}" if start >= 0 else "the log's start (no usable ledger copy)"
+    if start > version:
+        added = _inexact(bronze_path, version, f"is before {since}")
+    elif version - start > MAX_LOG_COMMITS:
+        added = _inexact(bronze_path, version, f"is more than {MAX_LOG_COMMITS} commits past {since}")
     else:
         added = names_added(spark, bronze_path, start, version)
     names = scan(spark, bronze_path, version) if added is None else names | added

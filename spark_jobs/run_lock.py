@@ -33,9 +33,7 @@ class LakeBusy(RuntimeError):
 def lock_path(cfg: Config) -> Path | None:
     """Where the run lock of `cfg`'s lake lives; None for a lake on S3."""
     ops = cfg.env.paths["ops"]
-    if "://" in ops and not ops.startswith("file://"):
-        return None
-    return Path(ops.removeprefix("file://")) / LOCK_FILE
+    return None if ops.startswith(("s3://", "s3a://")) else Path(ops) / LOCK_FILE
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ from spark_jobs import run_lock
 from spark_jobs.config import REPO_ROOT, load_config
 
 HOLD = """
-import sys, time
+import time
 from spark_jobs import run_lock
 from spark_jobs.config import load_config
 with run_lock.holding(load_config("local"), "layers gold"):
