@@ -5,7 +5,9 @@ period: seed activity, replicate (CDC), an incremental run; reconcile against My
 queries of sql/athena/queries run locally, and a summary of rows per layer and step timings.
 
 The demo starts over each time: it empties the source database and removes the lake's layers
-(never the MariaDB data folder or the PII salt), so `make demo` can run again and again.
+(never the MariaDB data folder or the PII salt), so `make demo` can run again and again. It does
+so holding the lake's run lock, which it keeps in place: a run working on the lake makes the demo
+stop before it removes anything, and no run can start while the layers go.
 """
 
 from __future__ import annotations
@@ -59,12 +61,33 @@ def _cli(*argv: str) -> None:
         raise CommandError(f"`lakehouse {' '.join(argv)}` exited with {code}")
 
 
-def _start_over(root: Path) -> str:
-    from local_aws.runtime import mysql_info
-
+def _remove_layers(root: Path, keep: Path | None) -> list[str]:
+    """Remove the layer folders under `root`, all but the file `keep` (the run lock): removed
+    while held, a new run would lock a new file of the same name and not see the holder."""
+    keep = keep.resolve() if keep is not None else None
     removed = [name for name in LAYER_FOLDERS if (root / name).exists()]
     for name in removed:
-        shutil.rmtree(root / name)
+        folder = (root / name).resolve()
+        if keep is None or keep.parent != folder:
+            shutil.rmtree(folder)
+            continue
+        for entry in folder.iterdir():
+            if entry.resolve() == keep:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    return removed
+
+
+def _start_over(cfg, root: Path) -> str:
+    from local_aws.runtime import mysql_info
+    from spark_jobs import run_lock
+
+    # Raises LakeBusy, naming the holder, when a run is working on the lake.
+    with run_lock.holding(cfg, "demo start-over"):
+        removed = _remove_layers(root, run_lock.lock_path(cfg))
     info = mysql_info()
     conn = info.connect(autocommit=True)
     with conn, conn.cursor() as cur:
@@ -119,7 +142,7 @@ def run(args) -> int:
     scale = f"{args.scale:g}"
     try:
         _step(results, "MariaDB up", lambda: f"listening on 127.0.0.1:{db.up().port}")
-        _step(results, "start over", lambda: _start_over(root))
+        _step(results, "start over", lambda: _start_over(cfg, root))
         _step(
             results,
             f"seed init (scale {scale})",

@@ -11,7 +11,9 @@ import sys
 
 import pytest
 
+from local_aws.commands import demo
 from local_aws.mariadb import free_port, local_instance
+from spark_jobs import run_lock
 from spark_jobs.config import DEFAULT_CONF_DIR, gold_models, load_config
 
 REPO = DEFAULT_CONF_DIR.parent
@@ -59,3 +61,37 @@ def test_demo_runs_every_step_and_reconciles(lake_root):
     assert rows["silver"][0] == len(cfg.tables) + history and rows["silver"][1] > 0
     assert rows["gold"][0] == len(gold_models(cfg)) and rows["gold"][1] > 0
     assert not server.is_running(), "the demo leaves MariaDB stopped unless --keep-mysql"
+
+
+def _layers(root):
+    for folder in ("raw/sales", "bronze/sales/_delta_log", "_ops/pipeline_runs/_delta_log", "quarantine"):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "f").write_text("x")
+
+
+def test_start_over_keeps_the_lake_locked_while_it_removes_the_layers(lake_root):
+    cfg = load_config("local")
+    _layers(lake_root)
+    with run_lock.holding(cfg, "demo start-over"):
+        removed = demo._remove_layers(lake_root, run_lock.lock_path(cfg))
+        assert removed == ["raw", "bronze", "_ops", "quarantine"]
+        assert [p.name for p in lake_root.iterdir()] == ["_ops"]
+        assert [p.name for p in (lake_root / "_ops").iterdir()] == ["run.lock"]
+        # The lock file is the one held: a run starting now is still refused.
+        with (
+            pytest.raises(run_lock.LakeBusy, match="demo start-over"),
+            run_lock.holding(cfg, "layers bronze"),
+        ):
+            pass
+
+
+def test_start_over_refuses_while_a_run_works_on_the_lake_and_removes_nothing(lake_root):
+    cfg = load_config("local")
+    _layers(lake_root)
+    with (
+        run_lock.holding(cfg, "layers bronze,silver"),
+        pytest.raises(run_lock.LakeBusy, match="layers bronze,silver"),
+    ):
+        demo._start_over(cfg, lake_root)
+    assert (lake_root / "bronze" / "sales" / "_delta_log" / "f").is_file()
+    assert (lake_root / "_ops" / "pipeline_runs" / "_delta_log" / "f").is_file()
