@@ -114,6 +114,11 @@ class RawContract:
         return f"{self.full_load_prefix}{n:0{self.full_load_digits}X}{self.file_suffix}"
 
 
+def on_s3(location: str) -> bool:
+    """Whether a lake location (root or zone) is on S3 rather than a local folder."""
+    return location.startswith(("s3://", "s3a://"))
+
+
 @dataclass(frozen=True)
 class Environment:
     name: str
@@ -123,7 +128,7 @@ class Environment:
 
     @property
     def is_local(self) -> bool:
-        return not self.root.startswith(("s3://", "s3a://"))
+        return not on_s3(self.root)
 
     def table_path(self, layer: str, name: str) -> str:
         """Location of one table (or gold model) in a layer."""

@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from spark_jobs.config import Config
+from spark_jobs.config import Config, on_s3
 
 LOCK_FILE = "run.lock"
 
@@ -33,7 +33,7 @@ class LakeBusy(RuntimeError):
 def lock_path(cfg: Config) -> Path | None:
     """Where the run lock of `cfg`'s lake lives; None for a lake on S3."""
     ops = cfg.env.paths["ops"]
-    return None if ops.startswith(("s3://", "s3a://")) else Path(ops) / LOCK_FILE
+    return None if on_s3(ops) else Path(ops) / LOCK_FILE
 
 
 @contextlib.contextmanager

@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from spark_jobs.config import on_s3
+
 if TYPE_CHECKING:  # imported by `lakehouse` for its options: no Spark at import
     from pyspark.sql import SparkSession
 
@@ -84,7 +86,7 @@ def forward(args: argparse.Namespace) -> list[str]:
 
 def check_local(cfg: Config) -> None:
     """Refuse a lake on S3: a watching application would hold an EMR step for ever."""
-    remote = {layer: p for layer, p in cfg.env.paths.items() if p.startswith(("s3://", "s3a://"))}
+    remote = {layer: p for layer, p in cfg.env.paths.items() if on_s3(p)}
     if remote:
         layer, path = sorted(remote.items())[0]
         raise WatchError(

@@ -61,18 +61,15 @@ def _cli(*argv: str) -> None:
         raise CommandError(f"`lakehouse {' '.join(argv)}` exited with {code}")
 
 
-def _remove_layers(root: Path, keep: Path | None) -> list[str]:
+def _remove_layers(root: Path, keep: Path) -> list[str]:
     """Remove the layer folders under `root`, all but the file `keep` (the run lock): removed
     while held, a new run would lock a new file of the same name and not see the holder."""
-    keep = keep.resolve() if keep is not None else None
     removed = [name for name in LAYER_FOLDERS if (root / name).exists()]
     for name in removed:
-        folder = (root / name).resolve()
-        if keep is None or keep.parent != folder:
-            shutil.rmtree(folder)
-            continue
-        for entry in folder.iterdir():
-            if entry.resolve() == keep:
+        folder = root / name
+        holds_lock = folder.resolve() == keep.parent.resolve()
+        for entry in folder.iterdir() if holds_lock else [folder]:
+            if holds_lock and entry.name == keep.name:
                 continue
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry)
@@ -81,13 +78,13 @@ def _remove_layers(root: Path, keep: Path | None) -> list[str]:
     return removed
 
 
-def _start_over(cfg, root: Path) -> str:
+def _start_over(cfg) -> str:
     from local_aws.runtime import mysql_info
     from spark_jobs import run_lock
 
     # Raises LakeBusy, naming the holder, when a run is working on the lake.
     with run_lock.holding(cfg, "demo start-over"):
-        removed = _remove_layers(root, run_lock.lock_path(cfg))
+        removed = _remove_layers(Path(cfg.env.root), run_lock.lock_path(cfg))
     info = mysql_info()
     conn = info.connect(autocommit=True)
     with conn, conn.cursor() as cur:
@@ -136,13 +133,12 @@ def _queries(show: int) -> str:
 
 def run(args) -> int:
     cfg = local_config()
-    root = Path(cfg.env.root)
     db = local_mysql()
     results: list[StepResult] = []
     scale = f"{args.scale:g}"
     try:
         _step(results, "MariaDB up", lambda: f"listening on 127.0.0.1:{db.up().port}")
-        _step(results, "start over", lambda: _start_over(cfg, root))
+        _step(results, "start over", lambda: _start_over(cfg))
         _step(
             results,
             f"seed init (scale {scale})",

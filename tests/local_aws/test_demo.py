@@ -92,6 +92,6 @@ def test_start_over_refuses_while_a_run_works_on_the_lake_and_removes_nothing(la
         run_lock.holding(cfg, "layers bronze,silver"),
         pytest.raises(run_lock.LakeBusy, match="layers bronze,silver"),
     ):
-        demo._start_over(cfg, lake_root)
+        demo._start_over(cfg)
     assert (lake_root / "bronze" / "sales" / "_delta_log" / "f").is_file()
     assert (lake_root / "_ops" / "pipeline_runs" / "_delta_log" / "f").is_file()
