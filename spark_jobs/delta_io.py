@@ -306,8 +306,9 @@ def list_files(spark: SparkSession, directory: str, suffix: str = "") -> list[st
     return sorted(names)
 
 
-def parquet_footer_columns(spark: SparkSession, path: str) -> dict[str, tuple[str, str]]:
-    """Column name -> (physical type, logical annotation) from a Parquet footer, without a Spark job.
+def parquet_footer(spark: SparkSession, path: str) -> tuple[dict[str, tuple[str, str]], int]:
+    """From a Parquet footer, without a Spark job: column name -> (physical type, logical
+    annotation), and the file's row count.
 
     Raises ValueError naming the file when the footer cannot be read.
     """
@@ -323,6 +324,7 @@ def parquet_footer_columns(spark: SparkSession, path: str) -> dict[str, tuple[st
         raise ValueError(f"{path}: not a readable Parquet file ({message[:200]})") from None
     try:
         schema = reader.getFooter().getFileMetaData().getSchema()
+        rows = int(reader.getRecordCount())
     finally:
         reader.close()
     columns = {}
@@ -336,7 +338,7 @@ def parquet_footer_columns(spark: SparkSession, path: str) -> dict[str, tuple[st
             )
         else:
             columns[str(field.getName())] = ("GROUP", "")
-    return columns
+    return columns, rows
 
 
 def read_text(spark: SparkSession, path: str) -> str | None:

@@ -7,8 +7,10 @@ build/pom.xml) through spark.jars, so nothing is resolved at start-up. On EMR th
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -33,6 +35,57 @@ DELTA_CONF = {
     # Schema drift must fail loudly rather than merge silently.
     "spark.databricks.delta.schema.autoMerge.enabled": "false",
 }
+
+
+# A small batch (an incremental run's few thousand changed rows) costs Spark more to plan and
+# compile than to compute: every new query plan is turned into Java code and compiled, and on
+# two cores that is most of an incremental run. For such batches expressions are evaluated by
+# Spark's interpreter instead, and shuffles are coalesced by size (few partitions, so few small
+# files per write) rather than spread over every core. Rebuilds keep compiled code.
+SMALL_BATCH_CONF = {
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+    "spark.sql.adaptive.coalescePartitions.parallelismFirst": "false",
+}
+# Batches of at most this many rows (or keys) run as small batches; `spark.small_batch_rows`
+# in the environment's settings overrides it, and 0 turns small batches off.
+SMALL_BATCH_ROWS = 10_000
+
+
+def small_batch_rows(cfg) -> int:
+    """The largest batch run as a small batch (`spark.small_batch_rows`, default 10,000; 0: off)."""
+    value = cfg.env.settings.get("spark", {}).get("small_batch_rows", SMALL_BATCH_ROWS)
+    try:
+        rows = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"spark.small_batch_rows must be a whole number, got {value!r}") from None
+    return max(0, rows)
+
+
+def is_small_batch(cfg, rows: int | None) -> bool:
+    """True when a batch of `rows` rows (None: unknown) runs as a small batch."""
+    limit = small_batch_rows(cfg)
+    return limit > 0 and rows is not None and rows <= limit
+
+
+@contextlib.contextmanager
+def small_batch(spark: SparkSession, on: bool = True) -> Iterator[None]:
+    """Within the block, `spark` (a session: its SQL conf only) runs as a small batch
+    (SMALL_BATCH_CONF) when `on`; the session's own values are restored after."""
+    if not on:
+        yield
+        return
+    saved = {key: spark.conf.get(key, None) for key in SMALL_BATCH_CONF}
+    for key, value in SMALL_BATCH_CONF.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
 
 
 def local_jars() -> list[str]:

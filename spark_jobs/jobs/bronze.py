@@ -14,6 +14,7 @@ not scan the whole change log; the table stays the truth the copy is checked aga
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import posixpath
 
@@ -26,6 +27,7 @@ from spark_jobs.faults import crash_point
 from spark_jobs.parallel import run_tables, table_parallelism
 from spark_jobs.run_log import RunRecord, utcnow
 from spark_jobs.schemas import QUARANTINED_FILES_SCHEMA, SOURCE_FILE, bronze_schema, raw_schema
+from spark_jobs.session import is_small_batch, small_batch
 from spark_jobs.transforms.bronze import PROBLEM, contract_problems, flag_bad_rows, to_bronze
 
 log = logging.getLogger(__name__)
@@ -83,7 +85,19 @@ def _save_ledger(
 
 
 def ingest_table(spark: SparkSession, cfg: Config, table: Table, run_id: str) -> RunRecord:
-    """Ingest the raw files of one table that bronze has not seen yet."""
+    """Ingest the raw files of one table that bronze has not seen yet.
+
+    New files of few rows in all (by their footers) are read as a small batch
+    (session.small_batch) in `spark`, which should be the table's own session; its conf is
+    restored on return.
+    """
+    with contextlib.ExitStack() as batch_mode:
+        return _ingest_table(spark, cfg, table, run_id, batch_mode)
+
+
+def _ingest_table(
+    spark: SparkSession, cfg: Config, table: Table, run_id: str, batch_mode: contextlib.ExitStack
+) -> RunRecord:
     record = RunRecord(run_id=run_id, job="bronze", table_name=table.name)
     bronze_path = cfg.env.table_path("bronze", table.name)
     raw_dir = cfg.raw_table_dir(table.name)
@@ -103,15 +117,19 @@ def ingest_table(spark: SparkSession, cfg: Config, table: Table, run_id: str) ->
 
     # 1. File-level contract: the Parquet footer, read without starting a Spark job.
     bad: dict[str, str] = {}
+    new_rows = 0
     for name in new_files:
         path = f"{raw_dir}/{name}"
         try:
-            problems = contract_problems(delta_io.parquet_footer_columns(spark, path), table, cfg.raw)
+            columns, rows = delta_io.parquet_footer(spark, path)
+            problems = contract_problems(columns, table, cfg.raw)
+            new_rows += rows
         except ValueError as exc:
             problems = [str(exc)]
         if problems:
             bad[path] = "; ".join(problems)
     good = [f"{raw_dir}/{n}" for n in new_files if f"{raw_dir}/{n}" not in bad]
+    batch_mode.enter_context(small_batch(spark, is_small_batch(cfg, new_rows)))
 
     # 2. Row-level contract: a file with an unusable row is quarantined whole, never half-ingested.
     batch = None

@@ -33,6 +33,7 @@ The grain (unique key) of every model is checked on every run; a duplicate fails
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -63,6 +64,7 @@ from spark_jobs.gold import (
 from spark_jobs.gold.common import VALID_FROM, restrict, version_change_bounds
 from spark_jobs.parallel import table_parallelism
 from spark_jobs.run_log import RunRecord
+from spark_jobs.session import is_small_batch, small_batch, small_batch_rows
 
 log = logging.getLogger(__name__)
 
@@ -561,13 +563,18 @@ def _refresh(
     before: dict[str, int],
     now: dict[str, int],
     records: dict,
+    batch_mode: contextlib.ExitStack,
 ) -> None:
     """Recompute the affected scope of every model.
+
+    `spark` runs as a small batch (session.small_batch) while the changed ids are found, and on
+    when they are few (`batch_mode` holds it; closing it restores the session's conf).
 
     Everything a rerun could not derive again once gold changed (the sales a dimension change
     moves, the aggregate keys of the facts before the change) is worked out first and saved in
     one write to `gold_pending`, before the first model changes.
     """
+    batch_mode.enter_context(small_batch(spark, small_batch_rows(cfg) > 0))
     sales = _silver(spark, cfg, "sales")
     items = _silver(spark, cfg, "sales_items")
 
@@ -594,6 +601,8 @@ def _refresh(
     people, products = changed["people"], changed["products"]
     clients = changed["clients"] | changed["addresses"]
     sale_ids = changed["sales"] | changed["items"]
+    if not is_small_batch(cfg, sum(len(ids) for ids in changed.values())):
+        batch_mode.close()  # compiled code for the rest
 
     # Dimensions: rebuild the changed keys' versions. Where a client's or product's version
     # starts moved, the facts from the earliest moved start on may take another version.
@@ -740,18 +749,21 @@ def run(
     records = {m: RunRecord(run_id=run_id, job="gold", table_name=m) for m in models}
     versions_before = {m: delta_io.version(spark, _gold_path(cfg, m)) for m in models}
 
-    if rebuild:
-        log.info(
-            "gold: full rebuild (%s)", "requested" if full_refresh else f"missing: {missing or 'progress'}"
-        )
-        _build_all(spark, cfg, models, records)
-        if _read_pending(spark, cfg, before or {})[1]:
-            _write_pending(spark, cfg, [], now)  # a rebuild leaves no scope behind
-    elif before != now:
-        _refresh(spark, cfg, models, before, now, records)
+    # A small refresh stays a small batch through its grain checks.
+    with contextlib.ExitStack() as batch_mode:
+        if rebuild:
+            log.info(
+                "gold: full rebuild (%s)",
+                "requested" if full_refresh else f"missing: {missing or 'progress'}",
+            )
+            _build_all(spark, cfg, models, records)
+            if _read_pending(spark, cfg, before or {})[1]:
+                _write_pending(spark, cfg, [], now)  # a rebuild leaves no scope behind
+        elif before != now:
+            _refresh(spark, cfg, models, before, now, records, batch_mode)
+        check_grains(spark, cfg, models)
     changed = rebuild or before != now
 
-    check_grains(spark, cfg, models)
     for name in models:
         path = _gold_path(cfg, name)
         version = delta_io.version(spark, path)

@@ -11,6 +11,7 @@ explicit. Commit order per table: quarantine, history, current state (which hold
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -22,6 +23,7 @@ from spark_jobs.faults import crash_point
 from spark_jobs.parallel import run_tables, table_parallelism
 from spark_jobs.run_log import RunRecord
 from spark_jobs.schemas import OP, QUARANTINE_SCHEMA, RUN_ID, VALID_FROM, history_schema, silver_schema
+from spark_jobs.session import is_small_batch, small_batch, small_batch_rows
 from spark_jobs.transforms.silver import (
     VIOLATIONS,
     current_state,
@@ -178,7 +180,24 @@ def _layout(df: DataFrame, keys: list[str], rows: int, rows_per_file: int) -> Da
 def merge_table(
     spark: SparkSession, cfg: Config, table: Table, run_id: str, salt: str, full_refresh: bool = False
 ) -> RunRecord:
-    """Apply the bronze changes silver has not seen yet to one table (or rebuild it)."""
+    """Apply the bronze changes silver has not seen yet to one table (or rebuild it).
+
+    An incremental run touching few keys runs as a small batch (session.small_batch) in
+    `spark`, which should be the table's own session; its conf is restored on return.
+    """
+    with contextlib.ExitStack() as batch_mode:
+        return _merge_table(spark, cfg, table, run_id, salt, full_refresh, batch_mode)
+
+
+def _merge_table(
+    spark: SparkSession,
+    cfg: Config,
+    table: Table,
+    run_id: str,
+    salt: str,
+    full_refresh: bool,
+    batch_mode: contextlib.ExitStack,
+) -> RunRecord:
     record = RunRecord(run_id=run_id, job="silver", table_name=table.name)
     bronze_path = cfg.env.table_path("bronze", table.name)
     silver_path = cfg.env.table_path("silver", table.name)
@@ -200,12 +219,16 @@ def merge_table(
     if rebuild:
         changes = bronze
     else:
+        # A small batch until the touched keys prove otherwise.
+        batch_mode.enter_context(small_batch(spark, small_batch_rows(cfg) > 0))
         touched = (
             delta_io.read_changes(spark, bronze_path, consumed + 1, bronze_version)
             .filter(F.col("_change_type") == "insert")
             .select(*keys)
         )
         touched_keys = _listed_keys(touched, keys)
+        if not is_small_batch(cfg, None if touched_keys is None else len(touched_keys)):
+            batch_mode.close()  # compiled code for the rest
         if touched_keys is not None:
             # Few keys: a literal filter, so Delta skips bronze files by key range and the
             # touched rows' full change logs are read without a join.
@@ -407,9 +430,9 @@ def run(
 
     def check(session: SparkSession, name: str) -> RunRecord:
         record = by_name[name]
-        record.rows_warned = (record.rows_warned or 0) + count_missing_references(
-            session, cfg, cfg.table(name), run_id, record.rows_written
-        )
+        with small_batch(session, is_small_batch(cfg, record.rows_written)):
+            missing = count_missing_references(session, cfg, cfg.table(name), run_id, record.rows_written)
+        record.rows_warned = (record.rows_warned or 0) + missing
         return record
 
     run_tables(spark, "silver", run_id, to_check, check, workers=workers)

@@ -12,6 +12,7 @@ from spark_jobs import delta_io
 from spark_jobs.config import load_config
 from spark_jobs.jobs import silver as silver_job
 from spark_jobs.main import run_layers
+from spark_jobs.session import SMALL_BATCH_CONF
 from tests.rawfiles import client, product, seq, ts, write_raw
 
 SALT = "test-salt"
@@ -69,7 +70,16 @@ def touched_keys(request, monkeypatch):
     return request.param
 
 
-def test_an_older_change_arriving_late_never_wins_and_never_resurrects(spark, cfg, touched_keys):
+@pytest.fixture(params=["small", "compiled"])
+def batch_mode(request, cfg):
+    """Incremental runs of few rows run interpreted (session.small_batch); `compiled` turns
+    that off (`spark.small_batch_rows: 0`), so both ways give the same tables."""
+    if request.param == "compiled":
+        cfg.env.settings.setdefault("spark", {})["small_batch_rows"] = 0
+    return request.param
+
+
+def test_an_older_change_arriving_late_never_wins_and_never_resurrects(spark, cfg, touched_keys, batch_mode):
     write_raw(cfg, "clients", "LOAD00000001.parquet", [client(1, "a@x", 0), client(2, "b@x", 0)])
     write_raw(
         cfg,
@@ -103,7 +113,7 @@ def test_second_run_without_new_files_changes_no_table(spark, cfg):
     assert {r.status for r in records} == {"noop"}
 
 
-def test_scd2_history_keeps_every_price_with_validity(spark, cfg, touched_keys):
+def test_scd2_history_keeps_every_price_with_validity(spark, cfg, touched_keys, batch_mode):
     write_raw(cfg, "products", "LOAD00000001.parquet", [product(1, "10.00", 0), product(2, "5.00", 0)])
     run(spark, cfg, tables=("products",))
     write_raw(
@@ -234,3 +244,49 @@ def test_bronze_reads_its_ledger_once_per_table_however_many_files(spark, cfg, m
     assert reads == ["clients", "clients"]  # one ledger read per run, not one per raw file
     bronze = delta_io.read(spark, cfg.env.table_path("bronze", "clients"))
     assert bronze.count() == 5
+
+
+FACTORY = "spark.sql.codegen.factoryMode"
+
+
+def test_small_incremental_batches_run_interpreted_in_their_own_sessions(spark, cfg, monkeypatch):
+    """A rebuild writes with compiled code; an incremental run of a few rows reads, checks and
+    merges interpreted in the table's own session; the caller's session is left as it was."""
+    seen: list[tuple[str, str]] = []
+
+    def spy(name, real, session_of):
+        def wrapper(*args, **kwargs):
+            seen.append((name, session_of(*args).conf.get(FACTORY)))
+            return real(*args, **kwargs)
+
+        return wrapper
+
+    for name, session_of in (
+        ("append_once", lambda df, *a: df.sparkSession),
+        ("overwrite", lambda df, *a: df.sparkSession),
+        ("merge_once", lambda session, *a: session),
+    ):
+        monkeypatch.setattr(delta_io, name, spy(name, getattr(delta_io, name), session_of))
+    before = {key: spark.conf.get(key) for key in SMALL_BATCH_CONF}
+
+    write_raw(cfg, "clients", "LOAD00000001.parquet", [client(n, f"{n}@x", 0) for n in range(1, 6)])
+    run(spark, cfg, tables=("clients",))
+    # Bronze's first batch is five rows (small); silver's first run is a rebuild (compiled).
+    assert ("append_once", "NO_CODEGEN") in seen
+    assert {mode for name, mode in seen if name == "overwrite"} == {"FALLBACK"}
+
+    seen.clear()
+    write_raw(cfg, "clients", "20260101-000010000.parquet", [client(2, "new@x", 1, op="U", at=10, sq=10)])
+    run(spark, cfg, tables=("clients",))
+    assert ("merge_once", "NO_CODEGEN") in seen
+    assert {mode for _, mode in seen} == {"NO_CODEGEN"}
+    assert silver(spark, cfg, "clients")[2]["email"] == sha(spark, "new@x")
+
+    # Above the limit, the same run is compiled.
+    cfg.env.settings.setdefault("spark", {})["small_batch_rows"] = 0
+    seen.clear()
+    write_raw(cfg, "clients", "20260101-000020000.parquet", [client(3, "c3@x", 2, op="U", at=20, sq=20)])
+    run(spark, cfg, tables=("clients",))
+    assert ("merge_once", "FALLBACK") in seen
+    assert {mode for _, mode in seen} == {"FALLBACK"}
+    assert {key: spark.conf.get(key) for key in SMALL_BATCH_CONF} == before

@@ -103,3 +103,42 @@ def test_sessions_log_py4j_at_warning_and_above(spark):
     # every process that builds a session, the test run included.
     assert not logging.getLogger("py4j.clientserver").isEnabledFor(logging.INFO)
     assert logging.getLogger("py4j.clientserver").isEnabledFor(logging.WARNING)
+
+
+class _Env:
+    def __init__(self, settings):
+        self.settings = settings
+
+
+class _Cfg:
+    def __init__(self, settings):
+        self.env = _Env(settings)
+
+
+def test_small_batch_limit_comes_from_the_settings_and_zero_turns_it_off():
+    assert session_mod.small_batch_rows(_Cfg({})) == session_mod.SMALL_BATCH_ROWS
+    assert session_mod.is_small_batch(_Cfg({}), 10_000)
+    assert not session_mod.is_small_batch(_Cfg({}), 10_001)
+    assert not session_mod.is_small_batch(_Cfg({}), None)  # unknown size: compiled
+    off = _Cfg({"spark": {"small_batch_rows": 0}})
+    assert session_mod.small_batch_rows(off) == 0
+    assert not session_mod.is_small_batch(off, 0)
+    assert not session_mod.is_small_batch(off, 1)
+    with pytest.raises(ValueError, match="spark.small_batch_rows must be a whole number, got 'many'"):
+        session_mod.small_batch_rows(_Cfg({"spark": {"small_batch_rows": "many"}}))
+
+
+def test_small_batch_sets_its_confs_in_one_session_and_restores_them(spark):
+    key, wholestage = "spark.sql.codegen.factoryMode", "spark.sql.codegen.wholeStage"
+    session = spark.newSession()
+    session.conf.set(wholestage, "true")  # a value of the session's own, restored as it was
+    with session_mod.small_batch(session):
+        assert session.conf.get(key) == "NO_CODEGEN"
+        assert session.conf.get(wholestage) == "false"
+        assert spark.conf.get(key) == "FALLBACK"  # another session is untouched
+        # Interpreted evaluation gives the same answer.
+        assert session.range(5).selectExpr("sum(id * 2) AS s").first()["s"] == 20
+    assert session.conf.get(key) == "FALLBACK"
+    assert session.conf.get(wholestage) == "true"
+    with session_mod.small_batch(session, on=False):
+        assert session.conf.get(key) == "FALLBACK"
