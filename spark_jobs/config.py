@@ -130,6 +130,16 @@ class Environment:
     def is_local(self) -> bool:
         return not on_s3(self.root)
 
+    def whole_number(self, section: str, key: str, default: int, minimum: int = 0) -> int:
+        """The setting `section.key` of the env file as a whole number, `default` when absent,
+        never below `minimum`; ValueError naming the setting when it is not a number."""
+        value = self.settings.get(section, {}).get(key, default)
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{section}.{key} must be a whole number, got {value!r}") from None
+        return max(minimum, number)
+
     def table_path(self, layer: str, name: str) -> str:
         """Location of one table (or gold model) in a layer."""
         if layer not in self.paths:

@@ -21,12 +21,7 @@ log = logging.getLogger(__name__)
 def table_parallelism(cfg) -> int:
     """How many tables (or gold models) a layer writes at once: `spark.table_parallelism` in the
     environment settings, default 3, never below 1."""
-    value = cfg.env.settings.get("spark", {}).get("table_parallelism", 3)
-    try:
-        workers = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"spark.table_parallelism must be a whole number, got {value!r}") from None
-    return max(1, workers)
+    return cfg.env.whole_number("spark", "table_parallelism", 3, minimum=1)
 
 
 class LayerFailed(RuntimeError):

@@ -40,8 +40,8 @@ DELTA_CONF = {
 # A small batch (an incremental run's few thousand changed rows) costs Spark more to plan and
 # compile than to compute: every new query plan is turned into Java code and compiled, and on
 # two cores that is most of an incremental run. For such batches expressions are evaluated by
-# Spark's interpreter instead, and shuffles are coalesced by size (few partitions, so few small
-# files per write) rather than spread over every core. Rebuilds keep compiled code.
+# Spark's interpreter instead, and shuffles are coalesced by size rather than spread over every
+# core. Rebuilds keep compiled code.
 SMALL_BATCH_CONF = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
@@ -54,12 +54,7 @@ SMALL_BATCH_ROWS = 10_000
 
 def small_batch_rows(cfg) -> int:
     """The largest batch run as a small batch (`spark.small_batch_rows`, default 10,000; 0: off)."""
-    value = cfg.env.settings.get("spark", {}).get("small_batch_rows", SMALL_BATCH_ROWS)
-    try:
-        rows = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"spark.small_batch_rows must be a whole number, got {value!r}") from None
-    return max(0, rows)
+    return cfg.env.whole_number("spark", "small_batch_rows", SMALL_BATCH_ROWS)
 
 
 def is_small_batch(cfg, rows: int | None) -> bool:

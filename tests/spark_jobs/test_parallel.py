@@ -4,11 +4,14 @@ from types import SimpleNamespace
 
 import pytest
 
+from spark_jobs.config import Environment
 from spark_jobs.parallel import table_parallelism
 
 
 def _cfg(spark_settings):
-    return SimpleNamespace(env=SimpleNamespace(settings={"spark": spark_settings}))
+    return SimpleNamespace(
+        env=Environment(name="test", root="lake", paths={}, settings={"spark": spark_settings})
+    )
 
 
 def test_default_is_three():

@@ -12,6 +12,7 @@ from deltalake import DeltaTable as RustDeltaTable
 from pyspark.sql import types as T
 
 from spark_jobs import session as session_mod
+from spark_jobs.config import Environment
 
 SCHEMA = T.StructType(
     [
@@ -105,14 +106,9 @@ def test_sessions_log_py4j_at_warning_and_above(spark):
     assert logging.getLogger("py4j.clientserver").isEnabledFor(logging.WARNING)
 
 
-class _Env:
-    def __init__(self, settings):
-        self.settings = settings
-
-
 class _Cfg:
     def __init__(self, settings):
-        self.env = _Env(settings)
+        self.env = Environment(name="test", root="lake", paths={}, settings=settings)
 
 
 def test_small_batch_limit_comes_from_the_settings_and_zero_turns_it_off():
