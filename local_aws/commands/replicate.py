@@ -18,6 +18,7 @@ from local_aws.replicator.contract import ContractError
 from local_aws.replicator.faults import CRASH_ENV, parse_position
 from local_aws.replicator.storage import TargetError
 from spark_jobs.config import load_config
+from spark_jobs.run_lock import LakeBusy
 
 
 def register(sub) -> None:
@@ -112,7 +113,7 @@ def run(args) -> int:
         replicator = build(args)
         print(f"replicating {replicator.source.label} -> {replicator.storage.uri}", flush=True)
         report = replicator.run(stop)
-    except (TargetError, CheckpointError, ContractError) as exc:
+    except (TargetError, CheckpointError, ContractError, LakeBusy) as exc:
         raise CommandError(str(exc)) from None
     print(report.summary(), flush=True)
     return 0

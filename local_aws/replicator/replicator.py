@@ -10,7 +10,9 @@ are durably written.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 import zlib
@@ -61,7 +63,8 @@ from local_aws.replicator.source import (
 )
 from local_aws.replicator.storage import Storage, open_storage
 from local_aws.replicator.types import to_arrow_value
-from spark_jobs.config import Config, Table
+from spark_jobs import run_lock
+from spark_jobs.config import Config, Table, on_s3
 
 log = logging.getLogger(__name__)
 
@@ -222,8 +225,9 @@ class Replicator:
 
     def _open_checkpoint(self) -> Checkpoint:
         if self.options.reset:
-            self._clear_tables(list(self.cfg.tables))
-            self.storage.delete(CHECKPOINT_KEY)
+            with self._reset_guard():
+                self._clear_tables(list(self.cfg.tables))
+                self.storage.delete(CHECKPOINT_KEY)
         ckpt = load_checkpoint(self.storage)
         if ckpt is None:
             return Checkpoint(source=self.source.label, target=self.storage.uri)
@@ -240,6 +244,15 @@ class Replicator:
                 state.loaded = False
                 state.cdc_from_file, state.cdc_from_pos = ckpt.log_file, ckpt.log_pos
         return ckpt
+
+    def _reset_guard(self) -> contextlib.AbstractContextManager:
+        """A reset of the lake's own raw zone deletes its files under the lake's run lock
+        (spark_jobs.run_lock), so that it never pulls files from under a pipeline run: it
+        refuses with LakeBusy, naming the run, and deletes nothing. Another target needs none."""
+        raw, target = self.cfg.env.paths["raw"], self.options.target
+        if on_s3(raw) or on_s3(target) or os.path.realpath(raw) != os.path.realpath(target):
+            return contextlib.nullcontext()
+        return run_lock.holding(self.cfg, "replicate --reset")
 
     def _clear_tables(self, names: list[str]) -> None:
         """Remove the tables' raw files (--reset; DMS's DROP_AND_CREATE target preparation)."""

@@ -185,8 +185,11 @@ def _read_pending(
     return live, bool(stored)
 
 
-def _overwrite(spark: SparkSession, cfg: Config, df: DataFrame, path: str, model: GoldModel) -> None:
-    _writer(cfg, df, model, _gold_stats(spark, path, model, df)).option("overwriteSchema", "true").save(path)
+def _overwrite(
+    spark: SparkSession, cfg: Config, df: DataFrame, path: str, model: GoldModel, one_task: bool = False
+) -> None:
+    stats = _gold_stats(spark, path, model, df)
+    _writer(cfg, df, model, stats, one_task).option("overwriteSchema", "true").save(path)
 
 
 def _gold_stats(spark: SparkSession, path: str, model: GoldModel, df: DataFrame) -> dict[str, str]:
@@ -223,10 +226,18 @@ def _range_column(model: GoldModel, df: DataFrame) -> str | None:
     return column if isinstance(df.schema[column].dataType, (T.IntegerType, T.LongType)) else None
 
 
-def _writer(cfg: Config, df: DataFrame, model: GoldModel, stats: dict[str, str]):
-    """An overwriting writer of `df` into a model, laid out by range when the model is."""
+def _writer(cfg: Config, df: DataFrame, model: GoldModel, stats: dict[str, str], one_task: bool = False):
+    """An overwriting writer of `df` into a model, laid out by range when the model is.
+
+    `one_task`: `df` is small; one task writes it. Sorted by the range column, its files still
+    each hold one range, without the sampling job a range partitioning starts with.
+    """
     column = _range_column(model, df)
-    if column is not None:
+    if one_task:
+        df = df.repartition(1)
+        if column is not None:
+            df = df.sortWithinPartitions(column)
+    elif column is not None:
         # No partition count: adaptive execution merges neighbouring ranges into files of a
         # sensible size (a small model becomes one file); the writer splits them at
         # `rows_per_file` rows, each file still one range.
@@ -309,7 +320,9 @@ def _replace_scope(
     if size < rewrite_below_bytes(cfg):
         existing = delta_io.read(spark, path)
         kept = existing.join(F.broadcast(scope), on=scope.columns, how="left_anti")
-        _overwrite(spark, cfg, kept.unionByName(rows, allowMissingColumns=True), path, model)
+        # Below the size ranges are replaced from, one task writes the model.
+        one_task = size < replace_ranges_from_bytes(cfg)
+        _overwrite(spark, cfg, kept.unionByName(rows, allowMissingColumns=True), path, model, one_task)
         return "rewritten"
     _merge_scope(spark, path, rows, model, scope)
     return "merged"
@@ -457,30 +470,41 @@ def _build_all(spark: SparkSession, cfg: Config, models: dict[str, GoldModel], r
 # Incremental
 
 
-def _aggregate_keys(touched_sales: DataFrame, touched_items: DataFrame) -> DataFrame:
-    """The aggregate rows the touched facts fall on, in the shape of PENDING_SCHEMA."""
-    month = F.trunc(F.to_date("sold_at"), "MM")
-    wanted = {
-        "agg_daily_sales": (touched_sales, {"sale_date": F.to_date("sold_at")}),
-        "agg_product_month": (touched_items, {"product_id": F.col("product_id"), "month": month}),
-        "agg_sales_person_month": (
-            touched_sales,
-            {"sales_person_id": F.col("sales_person_id"), "month": month},
-        ),
-        "agg_client_lifetime": (touched_sales, {"client_id": F.col("client_id")}),
-    }
-    parts = []
-    for kind, (facts, columns) in wanted.items():
-        parts.append(
-            facts.select(
-                F.lit(kind).alias("kind"),
-                *[
-                    (columns[f.name] if f.name in columns else F.lit(None)).cast(f.dataType).alias(f.name)
-                    for f in PENDING_SCHEMA.fields[1:]
-                ],
-            )
+def _aggregate_keys(touched_sales: DataFrame, touched_items: DataFrame) -> set[tuple]:
+    """The aggregate rows the touched facts fall on, as PENDING_SCHEMA tuples, in one Spark job.
+
+    Spark derives the dates and months (in the session's time zone, as the models do); the row
+    of each aggregate is formed here from the few touched facts.
+    """
+    sold = F.to_date("sold_at")
+    none = F.lit(None).cast("int")
+    facts = touched_sales.select(
+        F.lit(True).alias("_sale"),
+        F.col("client_id").cast("int").alias("client_id"),
+        F.col("sales_person_id").cast("int").alias("sales_person_id"),
+        none.alias("product_id"),
+        sold.alias("sale_date"),
+        F.trunc(sold, "MM").alias("month"),
+    ).unionByName(
+        touched_items.select(
+            F.lit(False).alias("_sale"),
+            none.alias("client_id"),
+            none.alias("sales_person_id"),
+            F.col("product_id").cast("int").alias("product_id"),
+            F.lit(None).cast("date").alias("sale_date"),
+            F.trunc(sold, "MM").alias("month"),
         )
-    return _union(parts).distinct()
+    )
+    keys: set[tuple] = set()
+    # kind, sale_date, product_id, sales_person_id, month, client_id (PENDING_SCHEMA)
+    for sale, client, person, product, day, month in facts.collect():
+        if sale:
+            keys.add(("agg_daily_sales", day, None, None, None, None))
+            keys.add(("agg_sales_person_month", None, None, person, month, None))
+            keys.add(("agg_client_lifetime", None, None, None, None, client))
+        else:
+            keys.add(("agg_product_month", None, product, None, month, None))
+    return keys
 
 
 def _changed_ids(
@@ -655,8 +679,7 @@ def _refresh(
                 .select("sale_id", "product_id", "sold_at")
             )
         )
-        keys = _aggregate_keys(touched_sales, touched_items)
-        pending = sorted(set(pending) | {tuple(r) for r in keys.collect()}, key=repr)
+        pending = sorted(set(pending) | _aggregate_keys(touched_sales, touched_items), key=repr)
     if pending or stored:  # an empty scope replaces retired rows, once
         _write_pending(spark, cfg, pending, now)
 

@@ -12,6 +12,7 @@ import os
 import shutil
 
 import pytest
+from pyspark.sql import functions as F
 
 import lambda_seed
 from lambda_seed.core import META_DB
@@ -107,6 +108,17 @@ def test_incremental_equals_full_rebuild_after_activity_periods(spark, lake, mys
             assert f"({how})" in messages["agg_client_lifetime"], messages
             assert f"({'merged' if large else 'rewritten'})" in messages["agg_daily_sales"], messages
             files_after = set(delta_io.read(spark, items_path).inputFiles())
+            if not large:
+                # Rewritten by one task, sorted: each file still holds one range of sale_id.
+                spans = (
+                    delta_io.read(spark, items_path)
+                    .groupBy(F.input_file_name())
+                    .agg(F.min("sale_id"), F.max("sale_id"))
+                    .collect()
+                )
+                spans = sorted((lo, hi) for _, lo, hi in spans)
+                assert len(spans) > 1, spans
+                assert all(hi <= nxt for (_, hi), (nxt, _) in zip(spans[:-1], spans[1:], strict=True)), spans
             if large:
                 # Only the files in a touched range were rewritten; the others are the same files.
                 assert files_before & files_after and files_after - files_before, (

@@ -110,3 +110,35 @@ def test_checkpoint_of_another_source_or_a_purged_binlog(cfg, source, raw):
 def test_one_replicator_per_target(cfg, source, raw):
     with LocalStorage(raw).lock(LOCK_KEY), pytest.raises(TargetError, match="locked by another replicator"):
         replicate(cfg, source, raw)
+
+
+def test_a_reset_of_the_lake_raw_zone_refuses_while_a_run_holds_the_lake(source, tmp_path, monkeypatch):
+    """--reset deletes the lake's raw files only under the lake's run lock: while a pipeline run
+    holds it, the reset refuses naming the run (the command with one clear error) and every file
+    stays; once the run is over the reset goes ahead."""
+    from pathlib import Path
+
+    from spark_jobs import run_lock
+    from spark_jobs.config import load_config
+
+    monkeypatch.setenv("LAKEHOUSE_ROOT", str(tmp_path / "lake"))
+    cfg = load_config("local")
+    raw = Path(cfg.env.paths["raw"])
+    seed(source, cfg, rows_per_table=2)
+    replicate(cfg, source, raw)
+
+    def files() -> list[Path]:
+        return sorted(p for p in raw.rglob("*") if p.is_file() and p != raw / LOCK_KEY)
+
+    kept = files()
+    assert raw / CHECKPOINT_KEY in kept and len(kept) > len(cfg.tables)
+    with run_lock.holding(cfg, "layers bronze,silver"):
+        with pytest.raises(run_lock.LakeBusy, match=r"in use by another run \(pid \d+, layers bronze,silver"):
+            replicate(cfg, source, raw, reset=True)
+        done = run_cli("--reset", env=cli_env(source, LAKEHOUSE_ROOT=str(tmp_path / "lake")))
+        assert done.returncode == 1, done.stderr
+        assert "lakehouse replicate: error:" in done.stderr and "in use by another run" in done.stderr
+        assert "Traceback" not in done.stderr
+        assert files() == kept
+    report = replicate(cfg, source, raw, reset=True)
+    assert report.full_load["clients"] == 2
