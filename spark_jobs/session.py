@@ -40,12 +40,14 @@ DELTA_CONF = {
 # A small batch (an incremental run's few thousand changed rows) costs Spark more to plan and
 # compile than to compute: every new query plan is turned into Java code and compiled, and on
 # two cores that is most of an incremental run. For such batches expressions are evaluated by
-# Spark's interpreter instead, and shuffles are coalesced by size rather than spread over every
-# core. Rebuilds keep compiled code.
+# Spark's interpreter instead, and each query is planned once: adaptive execution would run
+# every shuffle stage as a Spark job of its own and plan the rest again after it, which for a
+# few thousand rows costs more than any better plan saves (half the Spark jobs of an
+# incremental bronze and silver run). Rebuilds keep compiled code and adaptive execution.
 SMALL_BATCH_CONF = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
-    "spark.sql.adaptive.coalescePartitions.parallelismFirst": "false",
+    "spark.sql.adaptive.enabled": "false",
 }
 # Batches of at most this many rows (or keys) run as small batches; `spark.small_batch_rows`
 # in the environment's settings overrides it, and 0 turns small batches off.

@@ -131,10 +131,13 @@ def test_small_batch_sets_its_confs_in_one_session_and_restores_them(spark):
     with session_mod.small_batch(session):
         assert session.conf.get(key) == "NO_CODEGEN"
         assert session.conf.get(wholestage) == "false"
+        assert session.conf.get("spark.sql.adaptive.enabled") == "false"  # planned once
         assert spark.conf.get(key) == "FALLBACK"  # another session is untouched
+        assert spark.conf.get("spark.sql.adaptive.enabled") == "true"
         # Interpreted evaluation gives the same answer.
         assert session.range(5).selectExpr("sum(id * 2) AS s").first()["s"] == 20
     assert session.conf.get(key) == "FALLBACK"
     assert session.conf.get(wholestage) == "true"
+    assert session.conf.get("spark.sql.adaptive.enabled") == "true"
     with session_mod.small_batch(session, on=False):
         assert session.conf.get(key) == "FALLBACK"
