@@ -43,11 +43,14 @@ DELTA_CONF = {
 # Spark's interpreter instead, and each query is planned once: adaptive execution would run
 # every shuffle stage as a Spark job of its own and plan the rest again after it, which for a
 # few thousand rows costs more than any better plan saves (half the Spark jobs of an
-# incremental bronze and silver run). Rebuilds keep compiled code and adaptive execution.
+# incremental bronze and silver run). Its shuffles have one partition, as adaptive execution
+# would have coalesced them to: a MERGE writes what it rewrote as one file, not one file per
+# shuffle partition (64 on EMR). Rebuilds keep compiled code and adaptive execution.
 SMALL_BATCH_CONF = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
     "spark.sql.adaptive.enabled": "false",
+    "spark.sql.shuffle.partitions": "1",
 }
 # Batches of at most this many rows (or keys) run as small batches; `spark.small_batch_rows`
 # in the environment's settings overrides it, and 0 turns small batches off.

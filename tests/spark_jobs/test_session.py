@@ -132,6 +132,7 @@ def test_small_batch_sets_its_confs_in_one_session_and_restores_them(spark):
         assert session.conf.get(key) == "NO_CODEGEN"
         assert session.conf.get(wholestage) == "false"
         assert session.conf.get("spark.sql.adaptive.enabled") == "false"  # planned once
+        assert session.conf.get("spark.sql.shuffle.partitions") == "1"  # one file per rewrite
         assert spark.conf.get(key) == "FALLBACK"  # another session is untouched
         assert spark.conf.get("spark.sql.adaptive.enabled") == "true"
         # Interpreted evaluation gives the same answer.
