@@ -43,8 +43,8 @@ DELTA_CONF = {
 # Spark's interpreter instead, and each query is planned once: adaptive execution would run
 # every shuffle stage as a Spark job of its own and plan the rest again after it, which for a
 # few thousand rows costs more than any better plan saves (half the Spark jobs of an
-# incremental bronze and silver run). Its shuffles have one partition, as adaptive execution
-# would have coalesced them to: a MERGE writes what it rewrote as one file, not one file per
+# incremental bronze and silver run). Shuffles have the one partition adaptive execution would
+# have coalesced them to, so a MERGE writes what it rewrote as one file, not one file per
 # shuffle partition (64 on EMR). Rebuilds keep compiled code and adaptive execution.
 SMALL_BATCH_CONF = {
     "spark.sql.codegen.wholeStage": "false",

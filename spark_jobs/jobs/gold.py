@@ -239,8 +239,8 @@ def _writer(cfg: Config, df: DataFrame, model: GoldModel, stats: dict[str, str],
             df = df.sortWithinPartitions(column)
     elif column is not None:
         # No partition count: adaptive execution merges neighbouring ranges into files of a
-        # sensible size (a small model becomes one file); the writer splits them at
-        # `rows_per_file` rows, each file still one range.
+        # sensible size (a small model becomes one file; a small batch has one shuffle partition
+        # anyway); the writer splits them at `rows_per_file` rows, each file still one range.
         df = df.repartitionByRange(column).sortWithinPartitions(column)
     return (
         df.write.format("delta")
