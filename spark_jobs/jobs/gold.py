@@ -28,7 +28,8 @@ versions the run refreshes to; the progress the completed run records retires it
 Models are written in dependency waves (conf/gold.yaml `depends_on`); the models of one wave are
 written side by side, up to `spark.table_parallelism` at once.
 
-The grain (unique key) of every model is checked on every run; a duplicate fails the run.
+The grain (unique key) of every model is checked on every run; a duplicate fails the run. A model
+the run writes is checked as soon as it is written, before the models that depend on it.
 """
 
 from __future__ import annotations
@@ -410,15 +411,23 @@ def waves(models: dict[str, GoldModel]) -> list[list[str]]:
     return [w for w in out if w]
 
 
-def _write_in_waves(cfg: Config, models: dict[str, GoldModel], tasks: dict[str, Callable[[], None]]) -> None:
+def _write_in_waves(
+    cfg: Config,
+    models: dict[str, GoldModel],
+    tasks: dict[str, Callable[[], None]],
+    after: Callable[[str], None] | None = None,
+) -> None:
     """Run each model's write task, wave after wave; within a wave up to
     `spark.table_parallelism` run at once (most of a small model's time is driver-side).
+    `after(name)` runs in the same worker once a model's task is done (its grain check).
     Every task of a wave finishes before the first error is raised."""
     workers = table_parallelism(cfg)
 
     def task(name: str) -> None:
         crash_point(f"gold:before_model:{name}")
         tasks[name]()
+        if after is not None:
+            after(name)
 
     for wave in waves(models):
         names = [n for n in wave if n in tasks]
@@ -436,7 +445,13 @@ def _write_in_waves(cfg: Config, models: dict[str, GoldModel], tasks: dict[str, 
 # Full build
 
 
-def _build_all(spark: SparkSession, cfg: Config, models: dict[str, GoldModel], records: dict) -> None:
+def _build_all(
+    spark: SparkSession,
+    cfg: Config,
+    models: dict[str, GoldModel],
+    records: dict,
+    after: Callable[[str], None] | None = None,
+) -> None:
     sales = _silver(spark, cfg, "sales")
     items = _silver(spark, cfg, "sales_items")
     built = {
@@ -463,7 +478,7 @@ def _build_all(spark: SparkSession, cfg: Config, models: dict[str, GoldModel], r
         _overwrite(spark, cfg, built[name](), _gold_path(cfg, name), models[name])
         records[name].message = "full rebuild"
 
-    _write_in_waves(cfg, models, {name: (lambda n=name: build(n)) for name in models})
+    _write_in_waves(cfg, models, {name: (lambda n=name: build(n)) for name in models}, after)
 
 
 # --------------------------------------------------------------------------------------------
@@ -588,8 +603,9 @@ def _refresh(
     now: dict[str, int],
     records: dict,
     batch_mode: contextlib.ExitStack,
+    after: Callable[[str], None] | None = None,
 ) -> None:
-    """Recompute the affected scope of every model.
+    """Recompute the affected scope of every model; `after(name)` follows each model's write.
 
     `spark` runs as a small batch (session.small_batch) while the changed ids are found, and on
     when they are few (`batch_mode` holds it; closing it restores the session's conf).
@@ -746,7 +762,7 @@ def _refresh(
         if wanted:
             tasks[name] = lambda a=(name, wanted): write_agg(a[0], sorted(a[1], key=repr))
 
-    _write_in_waves(cfg, models, tasks)
+    _write_in_waves(cfg, models, tasks, after)
     # No clearing write: the progress recorded next retires the pending scope (see _write_pending).
 
 
@@ -772,6 +788,15 @@ def run(
     records = {m: RunRecord(run_id=run_id, job="gold", table_name=m) for m in models}
     versions_before = {m: delta_io.version(spark, _gold_path(cfg, m)) for m in models}
 
+    # The grain of a model written by this run is checked in its write task, beside the other
+    # models of its wave; every other model's after the writes, all in one Spark job.
+    checked: set[str] = set()
+
+    def check_written(name: str) -> None:
+        if delta_io.version(spark, _gold_path(cfg, name)) != versions_before[name]:
+            check_grains(spark, cfg, {name: models[name]})
+            checked.add(name)
+
     # A small refresh stays a small batch through its grain checks.
     with contextlib.ExitStack() as batch_mode:
         if rebuild:
@@ -779,12 +804,12 @@ def run(
                 "gold: full rebuild (%s)",
                 "requested" if full_refresh else f"missing: {missing or 'progress'}",
             )
-            _build_all(spark, cfg, models, records)
+            _build_all(spark, cfg, models, records, check_written)
             if _read_pending(spark, cfg, before or {})[1]:
                 _write_pending(spark, cfg, [], now)  # a rebuild leaves no scope behind
         elif before != now:
-            _refresh(spark, cfg, models, before, now, records, batch_mode)
-        check_grains(spark, cfg, models)
+            _refresh(spark, cfg, models, before, now, records, batch_mode, check_written)
+        check_grains(spark, cfg, {m: model for m, model in models.items() if m not in checked})
     changed = rebuild or before != now
 
     for name in models:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from spark_jobs.config import GoldModel, gold_models, load_config
-from spark_jobs.jobs.gold import waves
+from spark_jobs.jobs.gold import _write_in_waves, waves
 
 
 def _model(name: str, *deps: str) -> GoldModel:
@@ -35,3 +37,40 @@ def test_a_dependency_cycle_is_refused_with_the_models_named():
     models = {m.name: m for m in (_model("a", "b"), _model("b", "a"))}
     with pytest.raises(ValueError, match="cycle"):
         waves(models)
+
+
+def test_each_model_is_checked_in_its_own_worker_before_the_next_wave_starts():
+    cfg = load_config("local")
+    listed = (_model("a"), _model("b"), _model("c", "a", "b"))
+    models = {m.name: m for m in listed}
+    events: list[tuple[str, str]] = []
+    threads: dict[str, set[int]] = {}
+    lock = threading.Lock()
+
+    def note(kind: str, name: str) -> None:
+        with lock:
+            events.append((kind, name))
+            threads.setdefault(name, set()).add(threading.get_ident())
+
+    tasks = {n: (lambda n=n: note("write", n)) for n in models}
+    _write_in_waves(cfg, models, tasks, lambda n: note("check", n))
+    assert events.index(("write", "a")) < events.index(("check", "a")) < events.index(("write", "c"))
+    assert events.index(("check", "b")) < events.index(("write", "c"))
+    assert events[-1] == ("check", "c")
+    assert all(len(ids) == 1 for ids in threads.values()), "a model's check runs where it was written"
+
+
+def test_a_failed_check_stops_the_models_that_depend_on_it():
+    cfg = load_config("local")
+    listed = (_model("a"), _model("b"), _model("c", "a"))
+    models = {m.name: m for m in listed}
+    written: list[str] = []
+    tasks = {n: (lambda n=n: written.append(n)) for n in models}
+
+    def check(name: str) -> None:
+        if name == "a":
+            raise RuntimeError("gold model a: grain violated")
+
+    with pytest.raises(RuntimeError, match="gold model a: grain violated"):
+        _write_in_waves(cfg, models, tasks, check)
+    assert sorted(written) == ["a", "b"], "the wave finishes; the next one never starts"
