@@ -450,7 +450,7 @@ def _build_all(
     cfg: Config,
     models: dict[str, GoldModel],
     records: dict,
-    after: Callable[[str], None] | None = None,
+    after: Callable[[str], None],
 ) -> None:
     sales = _silver(spark, cfg, "sales")
     items = _silver(spark, cfg, "sales_items")
@@ -603,7 +603,7 @@ def _refresh(
     now: dict[str, int],
     records: dict,
     batch_mode: contextlib.ExitStack,
-    after: Callable[[str], None] | None = None,
+    after: Callable[[str], None],
 ) -> None:
     """Recompute the affected scope of every model; `after(name)` follows each model's write.
 
@@ -786,16 +786,17 @@ def run(
     missing = [m for m in models if not delta_io.exists(spark, _gold_path(cfg, m))]
     rebuild = bool(set(full_refresh) & ({"gold"} | set(models))) or before is None or bool(missing)
     records = {m: RunRecord(run_id=run_id, job="gold", table_name=m) for m in models}
-    versions_before = {m: delta_io.version(spark, _gold_path(cfg, m)) for m in models}
+
+    def versions_now() -> dict[str, int | None]:
+        return {m: delta_io.version(spark, _gold_path(cfg, m)) for m in models}
+
+    versions_before = versions_now()
 
     # The grain of a model written by this run is checked in its write task, beside the other
     # models of its wave; every other model's after the writes, all in one Spark job.
-    checked: set[str] = set()
-
     def check_written(name: str) -> None:
         if delta_io.version(spark, _gold_path(cfg, name)) != versions_before[name]:
             check_grains(spark, cfg, {name: models[name]})
-            checked.add(name)
 
     # A small refresh stays a small batch through its grain checks.
     with contextlib.ExitStack() as batch_mode:
@@ -809,12 +810,14 @@ def run(
                 _write_pending(spark, cfg, [], now)  # a rebuild leaves no scope behind
         elif before != now:
             _refresh(spark, cfg, models, before, now, records, batch_mode, check_written)
-        check_grains(spark, cfg, {m: model for m, model in models.items() if m not in checked})
+        versions_after = versions_now()
+        unwritten = {m: model for m, model in models.items() if versions_after[m] == versions_before[m]}
+        check_grains(spark, cfg, unwritten)
     changed = rebuild or before != now
 
     for name in models:
         path = _gold_path(cfg, name)
-        version = delta_io.version(spark, path)
+        version = versions_after[name]
         r = records[name]
         r.target_version = version
         r.source_version_from = min(before.values()) if before else None
