@@ -5,8 +5,9 @@ times in one Spark application (JVM start excluded): gold full, and then for eac
 activity periods (default 3): the period through replicate, bronze and silver, gold incremental,
 a gold no-op rerun, and a gold full rebuild of the same data. Each period pairs an incremental run
 with a rebuild of the same tables, and the median over the periods is what counts: on two cores
-one run of either varies by a few seconds. Prints seconds and Spark jobs per step, the ratio
-incremental / full per period and its median (goal: <= 25%).
+one run of either varies by a few seconds. Prints seconds, Spark jobs and the driver JVM's CPU
+seconds (in all and in its JIT compiler threads) per step, the ratio incremental / full per period
+and its median (goal: <= 25%).
 
     .venv/bin/python bench/bench_gold.py [--scale 1] [--periods 3]
 """

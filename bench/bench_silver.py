@@ -5,8 +5,9 @@ replicates it with the local replicator (full load), then times, in one Spark ap
 start excluded):
   1. bronze full, 2. silver full,
   3. one activity period replicated (CDC), 4. bronze incremental, 5. silver incremental,
-and prints seconds, the Spark jobs each step started, the ratio incremental / full, and the files
-each silver table's incremental commit removed and added (from Delta's operation metrics).
+and prints seconds, the Spark jobs each step started, the driver JVM's CPU seconds meanwhile (in
+all and in its JIT compiler threads, from /proc on Linux), the ratio incremental / full, and the
+files each silver table's incremental commit removed and added (from Delta's operation metrics).
 Goals at scale 1 on 2 cores: silver full <= 90 s; incremental <= 25% of full.
 With --profile, a second period is applied and silver runs one table at a time to count the
 Spark jobs each table's incremental MERGE costs.
@@ -63,13 +64,46 @@ def print_rewrites(spark, cfg, tables: list[str]) -> None:
         )
 
 
+def _cpu_seconds(stat: Path) -> float:
+    """utime + stime of a /proc stat file, in seconds."""
+    # Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def jvm_seconds(spark) -> tuple[float, float] | None:
+    """CPU seconds of the driver JVM so far: in all (queries, planning, JIT compilers, GC) and in
+    its JIT compiler threads alive now; None where /proc cannot tell (not Linux)."""
+    proc = Path(f"/proc/{spark._jvm.java.lang.ProcessHandle.current().pid()}")
+    if not (proc / "stat").is_file():
+        return None
+    compilers = 0.0
+    for task in (proc / "task").iterdir():
+        try:
+            if "CompilerThre" in (task / "comm").read_text():
+                compilers += _cpu_seconds(task / "stat")
+        except OSError:
+            continue  # the thread ended meanwhile
+    return _cpu_seconds(proc / "stat"), compilers
+
+
 def timed(label: str, fn, spark=None):
+    """Run `fn`, print its seconds and, given `spark`, the Spark jobs it started and the driver
+    JVM's CPU seconds meanwhile, in all and in its JIT compiler threads; returns (seconds, fn's
+    result)."""
     before = last_job_id(spark) if spark is not None else None
+    cpu_before = jvm_seconds(spark) if spark is not None else None
     t0 = time.monotonic()
     result = fn()
     seconds = time.monotonic() - t0
-    jobs = f", {last_job_id(spark) - before} Spark jobs" if spark is not None else ""
-    print(f"{label:<22} {seconds:8.1f} s{jobs}", flush=True)
+    extra = ""
+    if spark is not None:
+        extra = f", {last_job_id(spark) - before} Spark jobs"
+        cpu_after = jvm_seconds(spark)
+        if cpu_before is not None and cpu_after is not None:
+            spent, compiling = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
+            extra += f", JVM CPU {spent:.1f} s (JIT compilers {compiling:.1f} s)"
+    print(f"{label:<22} {seconds:8.1f} s{extra}", flush=True)
     return seconds, result
 
 

@@ -4,6 +4,7 @@ run on the results committed in the repository, beside results of the other benc
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -86,3 +87,18 @@ def test_the_table_names_every_step_and_scale(capsys):
 )
 def test_layer_seconds_reads_the_applications_log(text, expected):
     assert layer_seconds(text) == expected
+
+
+def test_a_timed_step_reports_the_jvm_cpu_and_jit_compiler_seconds_it_cost(spark, capsys):
+    from bench.bench_silver import jvm_seconds, timed
+
+    cpu, jit = jvm_seconds(spark)
+    assert cpu > jit > 0  # the session started: the JVM has run and compiled
+    seconds, rows = timed("a small query", lambda: spark.range(1000).selectExpr("sum(id)").first()[0], spark)
+    assert rows == 499500 and seconds > 0
+    line = capsys.readouterr().out.strip()
+    assert re.fullmatch(r"a small query +[\d.]+ s, [1-9]\d* Spark jobs, JVM CPU .*", line), line
+    spent, compiled = (float(part.split()[0]) for part in line.split("JVM CPU ")[1].split("(JIT compilers "))
+    assert spent >= 0 and compiled >= 0
+    later_cpu, later_jit = jvm_seconds(spark)
+    assert later_cpu >= cpu and later_jit >= jit
