@@ -18,6 +18,7 @@ Spark jobs each table's incremental MERGE costs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -64,27 +65,22 @@ def print_rewrites(spark, cfg, tables: list[str]) -> None:
         )
 
 
-def _cpu_seconds(stat: Path) -> float:
-    """utime + stime of a /proc stat file, in seconds."""
-    # Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    fields = stat.read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def jvm_seconds(spark) -> tuple[float, float] | None:
     """CPU seconds of the driver JVM so far: in all (queries, planning, JIT compilers, GC) and in
-    its JIT compiler threads alive now; None where /proc cannot tell (not Linux)."""
-    proc = Path(f"/proc/{spark._jvm.java.lang.ProcessHandle.current().pid()}")
-    if not (proc / "stat").is_file():
+    its JIT compiler threads alive now (named in /proc); None where there is no /proc (not Linux)."""
+    import psutil
+
+    jvm = psutil.Process(spark._jvm.java.lang.ProcessHandle.current().pid())
+    tasks = Path(f"/proc/{jvm.pid}/task")
+    if not tasks.is_dir():
         return None
     compilers = 0.0
-    for task in (proc / "task").iterdir():
-        try:
-            if "CompilerThre" in (task / "comm").read_text():
-                compilers += _cpu_seconds(task / "stat")
-        except OSError:
-            continue  # the thread ended meanwhile
-    return _cpu_seconds(proc / "stat"), compilers
+    for thread in jvm.threads():
+        with contextlib.suppress(OSError):  # the thread ended meanwhile
+            if "CompilerThre" in (tasks / str(thread.id) / "comm").read_text():
+                compilers += thread.user_time + thread.system_time
+    cpu = jvm.cpu_times()
+    return cpu.user + cpu.system, compilers
 
 
 def timed(label: str, fn, spark=None):
@@ -101,7 +97,7 @@ def timed(label: str, fn, spark=None):
         extra = f", {last_job_id(spark) - before} Spark jobs"
         cpu_after = jvm_seconds(spark)
         if cpu_before is not None and cpu_after is not None:
-            spent, compiling = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
+            spent, compiling = cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]
             extra += f", JVM CPU {spent:.1f} s (JIT compilers {compiling:.1f} s)"
     print(f"{label:<22} {seconds:8.1f} s{extra}", flush=True)
     return seconds, result
