@@ -12,6 +12,7 @@ so progress commits atomically with the data it describes.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import Iterator
 
@@ -194,6 +195,18 @@ def txn_versions(spark: SparkSession, path: str) -> dict[str, int]:
             out[str(txn.appId())] = int(txn.version())
         return out
     return {str(k): int(v) for k, v in _scala_map(snapshot.transactions()).items()}
+
+
+def commit_info(spark: SparkSession, path: str, version: int) -> dict | None:
+    """The `commitInfo` of one commit (operation, operationMetrics, ...), read from its log file on
+    the driver (no Spark job); None when the file is gone (log cleanup) or holds none."""
+    text = read_text(spark, f"{path.rstrip('/')}/_delta_log/{version:020d}.json")
+    for line in (text or "").splitlines():
+        if line.strip():
+            action = json.loads(line)
+            if "commitInfo" in action:
+                return action["commitInfo"]
+    return None
 
 
 def progress(spark: SparkSession, path: str, app_prefix: str) -> int:

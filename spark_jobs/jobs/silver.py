@@ -178,15 +178,24 @@ def _layout(df: DataFrame, keys: list[str], rows: int, rows_per_file: int) -> Da
 
 
 def merge_table(
-    spark: SparkSession, cfg: Config, table: Table, run_id: str, salt: str, full_refresh: bool = False
+    spark: SparkSession,
+    cfg: Config,
+    table: Table,
+    run_id: str,
+    salt: str,
+    full_refresh: bool = False,
+    written_refs: dict[str, dict[str, list]] | None = None,
 ) -> RunRecord:
     """Apply the bronze changes silver has not seen yet to one table (or rebuild it).
 
     An incremental run touching few keys runs as a small batch (session.small_batch) in
     `spark`, which should be the table's own session; its conf is restored on return.
+    `written_refs`: when the MERGE provably wrote every row the run applies, the values of the
+    `warn` reference columns of those rows are put there under the table's name (see
+    count_missing_references), so they need not be read back from silver.
     """
     with contextlib.ExitStack() as batch_mode:
-        return _merge_table(spark, cfg, table, run_id, salt, full_refresh, batch_mode)
+        return _merge_table(spark, cfg, table, run_id, salt, full_refresh, batch_mode, written_refs)
 
 
 def _merge_table(
@@ -197,6 +206,7 @@ def _merge_table(
     salt: str,
     full_refresh: bool,
     batch_mode: contextlib.ExitStack,
+    written_refs: dict[str, dict[str, list]] | None,
 ) -> RunRecord:
     record = RunRecord(run_id=run_id, job="silver", table_name=table.name)
     bronze_path = cfg.env.table_path("bronze", table.name)
@@ -243,11 +253,19 @@ def _merge_table(
     flagged = with_reference_flags(latest, table, _references(spark, cfg, pre), pre)
     checked = evaluate_expectations(flagged, table, pre).cache()
     policies = {e.policy for e in pre}
+    # A few listed keys: the same pass also collects the `warn` reference values of the rows the
+    # MERGE is to write (not quarantined, not deletes), for the count after every table merged.
+    ref_columns = sorted({e.columns[0] for e in table.expectations if is_post_merge(e)})
+    if written_refs is None or touched_keys is None:
+        ref_columns = []
+    writes = ~has_policy("quarantine") & (F.col(OP) != "D")
     # One pass counts everything the run log needs.
     counts = checked.agg(
         F.count("*").alias("latest"),
         F.sum("_n").alias("read"),
         *[F.sum(has_policy(p).cast("long")).alias(p) for p in ("fail", "quarantine", "warn")],
+        F.sum(writes.cast("long")).alias("_writes"),
+        *[F.collect_list(F.when(writes, F.col(c))).alias(f"_refs_{i}") for i, c in enumerate(ref_columns)],
     ).first()
     if "fail" in policies and counts["fail"]:
         failing = checked.filter(has_policy("fail"))
@@ -306,6 +324,7 @@ def _merge_table(
         if touched_keys is not None:
             # A condition on the target alone lets Delta skip the files holding none of the keys.
             condition += f" AND {key_predicate(keys, touched_keys, 't')}"
+        before_merge = delta_io.version(spark, silver_path)
         delta_io.merge_once(
             spark,
             to_silver_rows(applied, table, run_id),
@@ -320,6 +339,8 @@ def _merge_table(
             insert_values={c: f"s.{c}" for c in columns},
             deterministic_source=True,  # built from a pinned bronze version
         )
+        if ref_columns and _merge_wrote(spark, silver_path, before_merge, int(counts["_writes"] or 0)):
+            written_refs[table.name] = {c: list(counts[f"_refs_{i}"]) for i, c in enumerate(ref_columns)}
     crash_point(f"silver:after_merge:{table.name}")
     record.rows_written = int(counts["latest"]) - record.rows_quarantined
     if rebuild:
@@ -332,8 +353,27 @@ def _merge_table(
     return record.finish("ok")
 
 
+def _merge_wrote(spark: SparkSession, path: str, before: int | None, rows: int) -> bool:
+    """True when the commit right after version `before` is a MERGE that inserted or updated
+    `rows` rows: every row the run applies, none held back by the sequence guard (a change
+    delivered again ties with the row it already wrote)."""
+    if before is None or delta_io.version(spark, path) != before + 1:
+        return False  # no commit (a rerun's MERGE already applied) or not only this one
+    info = delta_io.commit_info(spark, path, before + 1) or {}
+    metrics = info.get("operationMetrics") or {}
+    counted = ("numTargetRowsInserted", "numTargetRowsUpdated")
+    if info.get("operation") != "MERGE" or any(m not in metrics for m in counted):
+        return False
+    return sum(int(metrics[m]) for m in counted) == rows
+
+
 def count_missing_references(
-    spark: SparkSession, cfg: Config, table: Table, run_id: str, rows_written: int | None = None
+    spark: SparkSession,
+    cfg: Config,
+    table: Table,
+    run_id: str,
+    rows_written: int | None = None,
+    written_refs: dict[str, list] | None = None,
 ) -> int:
     """Rows a run wrote to a silver table whose `warn` reference has no parent row in silver.
 
@@ -341,12 +381,20 @@ def count_missing_references(
     lets Delta skip every file an incremental run did not rewrite. When the run wrote few rows
     (`rows_written`), their references are collected and looked up in each parent by a listed-key
     filter (no join, parent files skipped by key range); otherwise each rule is an anti-join.
+    `written_refs` (column -> the values of the rows the run wrote, nulls left out; merge_table
+    gives them) saves reading those rows back from silver.
     """
     rules = [e for e in table.expectations if is_post_merge(e)]
-    child = delta_io.read(spark, cfg.env.table_path("silver", table.name)).filter(F.col(RUN_ID) == run_id)
-    listed = None
-    if rows_written is not None and rows_written <= MAX_LISTED_KEYS:
-        listed = child.select(*sorted({e.columns[0] for e in rules})).collect()
+
+    def child() -> DataFrame:
+        path = cfg.env.table_path("silver", table.name)
+        return delta_io.read(spark, path).filter(F.col(RUN_ID) == run_id)
+
+    listed = written_refs
+    if listed is None and rows_written is not None and rows_written <= MAX_LISTED_KEYS:
+        columns = sorted({e.columns[0] for e in rules})
+        rows = child().select(*columns).collect()
+        listed = {c: [r[c] for r in rows if r[c] is not None] for c in columns}
     missing = 0
     for exp in rules:
         parent_path = cfg.env.table_path("silver", exp.table)
@@ -355,10 +403,10 @@ def count_missing_references(
         parent_exists = delta_io.exists(spark, parent_path)
         found = None
         if listed is not None:
-            values = [r[column] for r in listed if r[column] is not None]
+            values = listed[column]
             found = _missing_listed(spark, parent_path, parent_key, values) if parent_exists else len(values)
         if found is None:
-            orphans = child.filter(F.col(column).isNotNull())
+            orphans = child().filter(F.col(column).isNotNull())
             if parent_exists:
                 parents = delta_io.read(spark, parent_path).select(F.col(parent_key).alias(column))
                 orphans = orphans.join(parents, on=column, how="left_anti")
@@ -409,12 +457,15 @@ def run(
         for n in tables
     }
     workers = table_parallelism(cfg)
+    written_refs: dict[str, dict[str, list]] = {}
     records = run_tables(
         spark,
         "silver",
         run_id,
         dependency_order(cfg, tables),
-        lambda session, n: merge_table(session, cfg, cfg.table(n), run_id, salt, n in full_refresh),
+        lambda session, n: merge_table(
+            session, cfg, cfg.table(n), run_id, salt, n in full_refresh, written_refs
+        ),
         depends_on,
         workers=workers,
     )
@@ -431,7 +482,9 @@ def run(
     def check(session: SparkSession, name: str) -> RunRecord:
         record = by_name[name]
         with small_batch(session, is_small_batch(cfg, record.rows_written)):
-            missing = count_missing_references(session, cfg, cfg.table(name), run_id, record.rows_written)
+            missing = count_missing_references(
+                session, cfg, cfg.table(name), run_id, record.rows_written, written_refs.get(name)
+            )
         record.rows_warned = (record.rows_warned or 0) + missing
         return record
 

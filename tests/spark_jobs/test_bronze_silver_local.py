@@ -228,6 +228,43 @@ def test_rows_referencing_a_missing_parent_are_counted_per_run(spark, cfg, touch
     assert sorted(silver(spark, cfg, "client_addresses")) == [10, 11, 12, 13]  # warn keeps the rows
 
 
+def test_missing_references_are_counted_once_when_changes_are_delivered_again(
+    spark, cfg, touched_keys, monkeypatch
+):
+    """A run whose MERGE wrote every row it applies hands their references to the count (no read
+    back from silver); changes delivered again are held back by the sequence guard, so that run
+    reads back what it wrote (nothing) rather than counting them a second time."""
+    tables = ["clients", "client_addresses"]
+    handed = []
+    real = silver_job.count_missing_references
+
+    def spy(spark_, cfg_, table, run_id, rows_written=None, written_refs=None):
+        handed.append((run_id, written_refs and {c: sorted(v) for c, v in written_refs.items()}))
+        return real(spark_, cfg_, table, run_id, rows_written, written_refs)
+
+    monkeypatch.setattr(silver_job, "count_missing_references", spy)
+    write_raw(cfg, "clients", "LOAD00000001.parquet", [client(1, "a@x", 0)])
+    write_raw(cfg, "client_addresses", "LOAD00000001.parquet", [address(10, 1, 0)])
+    run_layers(spark, cfg, ["bronze", "silver"], tables, set(), "run-0")
+    changes = [address(12, 97, 5, sq=50), address(13, 98, 5, sq=51), address(14, 1, 5, sq=52)]
+    write_raw(cfg, "client_addresses", "20260101-000050000.parquet", changes)
+    warned = {
+        r.table_name: r.rows_warned
+        for r in run_layers(spark, cfg, ["bronze", "silver"], tables, set(), "run-1")
+    }
+    assert warned["client_addresses"] == 2  # 12 and 13: no client 97 or 98
+    # The same changes again, in a file of another name: bronze keeps them, silver writes nothing.
+    write_raw(cfg, "client_addresses", "20260101-000060000.parquet", changes)
+    warned = {
+        r.table_name: r.rows_warned
+        for r in run_layers(spark, cfg, ["bronze", "silver"], tables, set(), "run-2")
+    }
+    assert warned["client_addresses"] == 0
+    assert sorted(silver(spark, cfg, "client_addresses")) == [10, 12, 13, 14]
+    listed = {"client_id": [1, 97, 98]} if touched_keys == "listed" else None
+    assert [h for h in handed if h[0] != "run-0"] == [("run-1", listed), ("run-2", None)]
+
+
 def test_bronze_reads_its_ledger_once_per_table_however_many_files(spark, cfg, monkeypatch):
     from spark_jobs.jobs import bronze as bronze_job
 
