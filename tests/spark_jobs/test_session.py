@@ -142,3 +142,14 @@ def test_small_batch_sets_its_confs_in_one_session_and_restores_them(spark):
     assert session.conf.get("spark.sql.adaptive.enabled") == "true"
     with session_mod.small_batch(session, on=False):
         assert session.conf.get(key) == "FALLBACK"
+
+
+def test_classes_pyspark_names_on_every_call_are_imported_by_their_full_names(spark):
+    """py4j then finds `functions` (behind every pyspark.sql.functions call) at the first try
+    rather than after trying, and missing, the other packages PySpark imports with `*`."""
+    view = spark.sparkContext._gateway.java_gateway_server.getGateway().getDefaultJVMView()
+    imported = dict(view.getSingleImportsMap())
+    for name in session_mod.PY4J_IMPORTS:
+        simple = name.rsplit(".", 1)[1]
+        assert imported.get(simple) == name
+        assert getattr(spark.sparkContext._jvm, simple)._fqn == name
