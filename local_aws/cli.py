@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import os
 import sys
 
 from spark_jobs.config import ConfigError
@@ -41,5 +43,20 @@ def main(argv: list[str] | None = None) -> int:
         raise
 
 
+def run() -> None:
+    """The `lakehouse` command: main(), then an exit with its code that skips native teardown.
+
+    Arrow's native thread pools can abort the interpreter's teardown after a command has done all
+    its work ("terminate called without an active exception", SIGABRT; apache/arrow#34314), which
+    would turn a finished command's exit code into -6. Output and logs are flushed first; the
+    Spark JVM a command started exits by itself when this process's end closes its stdin.
+    """
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
