@@ -79,6 +79,11 @@ def is_post_merge(exp: Expectation) -> bool:
     return exp.rule == "references" and exp.policy == "warn"
 
 
+def post_merge_columns(table: Table) -> list[str]:
+    """The columns of the table's post-merge (`warn`) references, sorted."""
+    return sorted({e.columns[0] for e in table.expectations if is_post_merge(e)})
+
+
 def _references(spark: SparkSession, cfg: Config, expectations) -> dict[str, DataFrame]:
     refs = {}
     for exp in expectations:
@@ -255,17 +260,18 @@ def _merge_table(
     policies = {e.policy for e in pre}
     # A few listed keys: the same pass also collects the `warn` reference values of the rows the
     # MERGE is to write (not quarantined, not deletes), for the count after every table merged.
-    ref_columns = sorted({e.columns[0] for e in table.expectations if is_post_merge(e)})
-    if written_refs is None or touched_keys is None:
-        ref_columns = []
+    ref_columns = [] if written_refs is None or touched_keys is None else post_merge_columns(table)
     writes = ~has_policy("quarantine") & (F.col(OP) != "D")
+    collected = [F.sum(writes.cast("long")).alias("_writes")] if ref_columns else []
+    collected += [
+        F.collect_list(F.when(writes, F.col(c))).alias(f"_refs_{i}") for i, c in enumerate(ref_columns)
+    ]
     # One pass counts everything the run log needs.
     counts = checked.agg(
         F.count("*").alias("latest"),
         F.sum("_n").alias("read"),
         *[F.sum(has_policy(p).cast("long")).alias(p) for p in ("fail", "quarantine", "warn")],
-        F.sum(writes.cast("long")).alias("_writes"),
-        *[F.collect_list(F.when(writes, F.col(c))).alias(f"_refs_{i}") for i, c in enumerate(ref_columns)],
+        *collected,
     ).first()
     if "fail" in policies and counts["fail"]:
         failing = checked.filter(has_policy("fail"))
@@ -324,7 +330,7 @@ def _merge_table(
         if touched_keys is not None:
             # A condition on the target alone lets Delta skip the files holding none of the keys.
             condition += f" AND {key_predicate(keys, touched_keys, 't')}"
-        before_merge = delta_io.version(spark, silver_path)
+        before_merge = delta_io.version(spark, silver_path) if ref_columns else None
         delta_io.merge_once(
             spark,
             to_silver_rows(applied, table, run_id),
@@ -353,12 +359,11 @@ def _merge_table(
     return record.finish("ok")
 
 
-def _merge_wrote(spark: SparkSession, path: str, before: int | None, rows: int) -> bool:
+def _merge_wrote(spark: SparkSession, path: str, before: int, rows: int) -> bool:
     """True when the commit right after version `before` is a MERGE that inserted or updated
     `rows` rows: every row the run applies, none held back by the sequence guard (a change
-    delivered again ties with the row it already wrote)."""
-    if before is None or delta_io.version(spark, path) != before + 1:
-        return False  # no commit (a rerun's MERGE already applied) or not only this one
+    delivered again ties with the row it already wrote). No such commit (a rerun whose MERGE
+    was already applied commits nothing): False."""
     info = delta_io.commit_info(spark, path, before + 1) or {}
     metrics = info.get("operationMetrics") or {}
     counted = ("numTargetRowsInserted", "numTargetRowsUpdated")
@@ -392,7 +397,7 @@ def count_missing_references(
 
     listed = written_refs
     if listed is None and rows_written is not None and rows_written <= MAX_LISTED_KEYS:
-        columns = sorted({e.columns[0] for e in rules})
+        columns = post_merge_columns(table)
         rows = child().select(*columns).collect()
         listed = {c: [r[c] for r in rows if r[c] is not None] for c in columns}
     missing = 0
