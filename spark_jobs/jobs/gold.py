@@ -25,8 +25,8 @@ recomputes the same scope on the next run. What a rerun could not derive again o
 to `<ops>/gold_pending` in one write before the first model changes, tagged with the silver
 versions the run refreshes to; the progress the completed run records retires it.
 
-Models are written in dependency waves (conf/gold.yaml `depends_on`); the models of one wave are
-written side by side, up to `spark.table_parallelism` at once.
+A model is written as soon as the models it depends on (conf/gold.yaml `depends_on`) are written
+and checked; independent models are written side by side, up to `spark.table_parallelism` at once.
 
 The grain (unique key) of every model is checked on every run; a duplicate fails the run. A model
 the run writes is checked as soon as it is written, before the models that depend on it.
@@ -40,7 +40,7 @@ import functools
 import json
 import logging
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -411,17 +411,32 @@ def waves(models: dict[str, GoldModel]) -> list[list[str]]:
     return [w for w in out if w]
 
 
-def _write_in_waves(
+def _dependents(models: dict[str, GoldModel], name: str) -> set[str]:
+    """The models that depend on `name`, directly or through other models."""
+    direct = {m for m, model in models.items() if name in model.depends_on}
+    return direct.union(*(_dependents(models, m) for m in direct))
+
+
+def _write_in_order(
     cfg: Config,
     models: dict[str, GoldModel],
     tasks: dict[str, Callable[[], None]],
     after: Callable[[str], None] | None = None,
 ) -> None:
-    """Run each model's write task, wave after wave; within a wave up to
-    `spark.table_parallelism` run at once (most of a small model's time is driver-side).
-    `after(name)` runs in the same worker once a model's task is done (its grain check).
-    Every task of a wave finishes before the first error is raised."""
+    """Run each model's write task as soon as the models it depends on (`depends_on` in
+    conf/gold.yaml) that this run writes are written and checked; up to
+    `spark.table_parallelism` tasks run at once (most of a small model's time is driver-side).
+
+    `after(name)` runs in the same worker once a model's task is done (its grain check). After a
+    failure no further task starts; the running ones finish, then the first error is raised.
+    """
     workers = table_parallelism(cfg)
+    order = [n for wave in waves(models) for n in wave if n in tasks]  # dependencies first
+    needs = {n: {d for d in models[n].depends_on if d in tasks} for n in order}
+    # Of the models ready to start, those more models wait on go first (dim_client before dim_date).
+    waited_on = {n: len(_dependents(models, n)) for n in order}
+    order.sort(key=lambda n: -waited_on[n])
+    order = [n for wave in waves(models) for n in order if n in wave]
 
     def task(name: str) -> None:
         crash_point(f"gold:before_model:{name}")
@@ -429,16 +444,29 @@ def _write_in_waves(
         if after is not None:
             after(name)
 
-    for wave in waves(models):
-        names = [n for n in wave if n in tasks]
-        if len(names) <= 1 or workers == 1:
-            for name in names:
-                task(name)
-            continue
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gold") as pool:
-            futures = [pool.submit(task, n) for n in names]
-        for future in futures:
-            future.result()
+    if workers == 1 or len(order) <= 1:
+        for name in order:
+            task(name)
+        return
+    waiting, running, done, errors = list(order), {}, set(), []
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gold") as pool:
+        while running or (waiting and not errors):
+            for name in [n for n in waiting if needs[n] <= done] if not errors else []:
+                if len(running) == workers:
+                    break
+                waiting.remove(name)
+                running[pool.submit(task, name)] = name
+            if not running:  # cannot happen with acyclic dependencies; never wait on nothing
+                raise RuntimeError(f"gold: models {waiting} wait on models that are not written")
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                name = running.pop(future)
+                if future.exception() is not None:
+                    errors.append(future.exception())
+                else:
+                    done.add(name)
+    if errors:
+        raise errors[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -478,7 +506,7 @@ def _build_all(
         _overwrite(spark, cfg, built[name](), _gold_path(cfg, name), models[name])
         records[name].message = "full rebuild"
 
-    _write_in_waves(cfg, models, {name: (lambda n=name: build(n)) for name in models}, after)
+    _write_in_order(cfg, models, {name: (lambda n=name: build(n)) for name in models}, after)
 
 
 # --------------------------------------------------------------------------------------------
@@ -721,7 +749,7 @@ def _refresh(
 
     tasks["dim_date"] = write_dim_date
 
-    # Facts, against the dimensions their wave follows (read when the task runs).
+    # Facts, against the dimensions written before them (read when the task runs).
     facts = {
         "fact_sales_item": lambda: fact_sales_item.build(
             items, sales, gold("dim_client"), gold("dim_product"), fact_scope
@@ -762,7 +790,7 @@ def _refresh(
         if wanted:
             tasks[name] = lambda a=(name, wanted): write_agg(a[0], sorted(a[1], key=repr))
 
-    _write_in_waves(cfg, models, tasks, after)
+    _write_in_order(cfg, models, tasks, after)
     # No clearing write: the progress recorded next retires the pending scope (see _write_pending).
 
 
@@ -793,7 +821,7 @@ def run(
     versions_before = versions_now()
 
     # The grain of a model written by this run is checked in its write task, beside the other
-    # models of its wave; every other model's after the writes, all in one Spark job.
+    # models being written; every other model's after the writes, all in one Spark job.
     def check_written(name: str) -> None:
         if delta_io.version(spark, _gold_path(cfg, name)) != versions_before[name]:
             check_grains(spark, cfg, {name: models[name]})
