@@ -16,7 +16,10 @@ as a small batch. A refresh that commits and checks every model (one period chan
 costs at least this, whatever it computes; the floor over the rebuild is the least ratio such a
 refresh can reach.
 
-    .venv/bin/python bench/bench_gold.py [--scale 1] [--periods 3]
+With --jobs, Spark's event log is written and each gold incremental run and rebuild is followed by
+its Spark job time by kind of job (bench/joblog.py).
+
+    .venv/bin/python bench/bench_gold.py [--scale 1] [--periods 3] [--jobs]
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_silver import timed  # noqa: E402
+from bench.joblog import JobLog, event_log_conf  # noqa: E402
 from lambda_seed import core as seed  # noqa: E402
 from local_aws.mariadb import LocalMariaDB, free_port  # noqa: E402
 from local_aws.replicator import Options, Replicator, SourceSettings  # noqa: E402
@@ -63,6 +67,9 @@ def main() -> int:
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--periods", type=int, default=3, help="activity periods, each an incremental run")
+    ap.add_argument(
+        "--jobs", action="store_true", help="where gold's Spark job time goes, per run (event log)"
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="bench-gold-") as tmp:
@@ -89,7 +96,9 @@ def main() -> int:
                 "bench-gold",
                 shuffle_partitions=spark_cfg.get("shuffle_partitions"),
                 driver_memory=spark_cfg.get("driver_memory", "4g"),
+                extra_conf=event_log_conf(Path(tmp) / "events") if args.jobs else None,
             )
+            jobs = JobLog(spark, Path(tmp) / "events") if args.jobs else None
             tables = list(cfg.tables)
 
             def layers(names: list[str], run_id: str):
@@ -113,10 +122,10 @@ def main() -> int:
                     spark,
                 )
                 inc, _ = timed(
-                    f"gold incremental {period}", lambda p=period: layers(["gold"], f"inc{p}"), spark
+                    f"gold incremental {period}", lambda p=period: layers(["gold"], f"inc{p}"), spark, jobs
                 )
                 timed(f"gold noop rerun {period}", lambda p=period: layers(["gold"], f"noop{p}"), spark)
-                full, _ = timed(f"gold rebuild {period}", lambda p=period: rebuild(f"full{p}"), spark)
+                full, _ = timed(f"gold rebuild {period}", lambda p=period: rebuild(f"full{p}"), spark, jobs)
                 floor, _ = timed(f"floor {period}", lambda: touch_every_model(spark, cfg, scratch), spark)
                 pairs.append((inc, full))
                 floors.append(floor / full)

@@ -10,9 +10,10 @@ all and in its JIT compiler threads, from /proc on Linux), the ratio incremental
 files each silver table's incremental commit removed and added (from Delta's operation metrics).
 Goals at scale 1 on 2 cores: silver full <= 90 s; incremental <= 25% of full.
 With --profile, a second period is applied and silver runs one table at a time to count the
-Spark jobs each table's incremental MERGE costs.
+Spark jobs each table's incremental MERGE costs. With --jobs, Spark's event log is written and
+each incremental step is followed by its Spark job time by kind of job (bench/joblog.py).
 
-    .venv/bin/python bench/bench_silver.py [--scale 1] [--profile]
+    .venv/bin/python bench/bench_silver.py [--scale 1] [--profile] [--jobs]
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.joblog import JobLog, event_log_conf  # noqa: E402
 from lambda_seed import core as seed  # noqa: E402
 from local_aws.mariadb import LocalMariaDB, free_port  # noqa: E402
 from local_aws.replicator import Options, Replicator, SourceSettings  # noqa: E402
@@ -83,10 +85,10 @@ def jvm_seconds(spark) -> tuple[float, float] | None:
     return cpu.user + cpu.system, compilers
 
 
-def timed(label: str, fn, spark=None):
+def timed(label: str, fn, spark=None, jobs: JobLog | None = None):
     """Run `fn`, print its seconds and, given `spark`, the Spark jobs it started and the driver
-    JVM's CPU seconds meanwhile, in all and in its JIT compiler threads; returns (seconds, fn's
-    result)."""
+    JVM's CPU seconds meanwhile, in all and in its JIT compiler threads; given `jobs` (the
+    application's event log), where the jobs' time went. Returns (seconds, fn's result)."""
     before = last_job_id(spark) if spark is not None else None
     cpu_before = jvm_seconds(spark) if spark is not None else None
     t0 = time.monotonic()
@@ -100,6 +102,8 @@ def timed(label: str, fn, spark=None):
             spent, compiling = cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]
             extra += f", JVM CPU {spent:.1f} s (JIT compilers {compiling:.1f} s)"
     print(f"{label:<22} {seconds:8.1f} s{extra}", flush=True)
+    if jobs is not None and spark is not None:
+        jobs.print_breakdown(before + 1, last_job_id(spark))
     return seconds, result
 
 
@@ -108,6 +112,9 @@ def main() -> int:
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--profile", action="store_true", help="count Spark jobs per table of incremental silver")
+    ap.add_argument(
+        "--jobs", action="store_true", help="where the incremental steps' Spark job time goes (event log)"
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="bench-silver-") as tmp:
@@ -144,7 +151,9 @@ def main() -> int:
                 "bench-silver",
                 shuffle_partitions=spark_cfg.get("shuffle_partitions"),
                 driver_memory=spark_cfg.get("driver_memory", "4g"),
+                extra_conf=event_log_conf(Path(tmp) / "events") if args.jobs else None,
             )
+            jobs = JobLog(spark, Path(tmp) / "events") if args.jobs else None
             tables = list(cfg.tables)
 
             def layer(name: str, run_id: str, only: list[str] | None = None):
@@ -156,8 +165,8 @@ def main() -> int:
             changed = sum(sum(c.values()) for c in period["changes"].values())
             print(f"  {changed:,} row changes in the period")
             timed("replicate cdc", lambda: Replicator(cfg, source, options).run())
-            bronze_inc, _ = timed("bronze incremental", lambda: layer("bronze", "inc"), spark)
-            silver_inc, _ = timed("silver incremental", lambda: layer("silver", "inc"), spark)
+            bronze_inc, _ = timed("bronze incremental", lambda: layer("bronze", "inc"), spark, jobs)
+            silver_inc, _ = timed("silver incremental", lambda: layer("silver", "inc"), spark, jobs)
             timed("silver noop rerun", lambda: layer("silver", "noop"), spark)
             print_rewrites(spark, cfg, tables)
 

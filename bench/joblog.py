@@ -1,0 +1,122 @@
+"""Where a benchmark step's Spark job time goes, read from Spark's event log.
+
+`bench/bench_silver.py --jobs` and `bench/bench_gold.py --jobs` turn Spark's event log on (into
+the benchmark's temporary folder) and print, after each incremental step, the time of the Spark
+jobs the step started, grouped by what they did: Delta's own description of the job ("Delta:
+Writing modified data - MERGE operation", "Delta: Filtering files for query", ...) or else the
+line of the job that started it ("collect at spark_jobs/jobs/silver.py:275"). Jobs run side by
+side when tables do, so job time can exceed the step's seconds; it says which kind of work
+dominates, not what a step would save without it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DIGITS = re.compile(r"\d+")
+
+
+def event_log_conf(folder: Path) -> dict[str, str]:
+    """The Spark conf that writes the application's event log into `folder` (created here)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return {
+        "spark.eventLog.enabled": "true",
+        "spark.eventLog.dir": str(folder),
+        "spark.eventLog.compress": "false",
+    }
+
+
+@dataclass(frozen=True)
+class Job:
+    job_id: int
+    what: str
+    ms: int | None  # None: the job's end is not in the log (yet)
+
+
+def what_job(description: str | None, stage_names: list[str]) -> str:
+    """A job's kind: its description with numbers as N (Delta names versions and file counts in
+    them), or else the call site of its last stage (`stage_names` in stage order), with the
+    repository's path cut off."""
+    if description:
+        return DIGITS.sub("N", description.strip().splitlines()[0])
+    site = stage_names[-1] if stage_names else "unknown"
+    return site.replace(f"{REPO}/", "")
+
+
+def read_jobs(log_file: Path) -> dict[int, Job]:
+    """Every job started in an event log file (one JSON event per line), by job id."""
+    started: dict[int, tuple[int, str]] = {}
+    ended: dict[int, int] = {}
+    with log_file.open(encoding="utf-8") as lines:
+        for line in lines:
+            # Only job events are parsed: the log is mostly task and SQL plan events.
+            if not line.startswith('{"Event":"SparkListenerJob'):
+                continue
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:  # the last line of a log being written
+                continue
+            job_id = event["Job ID"]
+            if event["Event"] == "SparkListenerJobStart":
+                props = event.get("Properties") or {}
+                # The result stage, created after its parents, has the highest id.
+                stages = sorted(event.get("Stage Infos", []), key=lambda s: s.get("Stage ID", 0))
+                what = what_job(props.get("spark.job.description"), [s.get("Stage Name", "") for s in stages])
+                started[job_id] = (event["Submission Time"], what)
+            elif event["Event"] == "SparkListenerJobEnd":
+                ended[job_id] = event["Completion Time"]
+    return {
+        j: Job(j, what, ended[j] - submitted if j in ended else None)
+        for j, (submitted, what) in started.items()
+    }
+
+
+def breakdown(jobs: dict[int, Job], first: int, last: int) -> list[tuple[str, int, int]]:
+    """(what, jobs, milliseconds) for the jobs with ids first..last, the most time first."""
+    count: dict[str, int] = defaultdict(int)
+    ms: dict[str, int] = defaultdict(int)
+    for job_id in range(first, last + 1):
+        job = jobs.get(job_id)
+        if job is None:
+            continue
+        count[job.what] += 1
+        ms[job.what] += job.ms or 0
+    return sorted(((w, count[w], ms[w]) for w in count), key=lambda r: (-r[2], r[0]))
+
+
+class JobLog:
+    """The event log of a running Spark application whose conf came from `event_log_conf`."""
+
+    def __init__(self, spark, folder: Path):
+        app = spark.sparkContext.applicationId
+        self.candidates = [folder / f"{app}.inprogress", folder / app]
+
+    def jobs(self, last: int, wait_s: float = 10.0) -> dict[int, Job]:
+        """The jobs logged so far, once the end of job `last` is in the log (Spark's listener
+        writes it shortly after the job returns) or `wait_s` passed."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            found = next((p for p in self.candidates if p.is_file()), None)
+            jobs = read_jobs(found) if found is not None else {}
+            done = last < 0 or (last in jobs and jobs[last].ms is not None)
+            if done or time.monotonic() > deadline:
+                return jobs
+            time.sleep(0.2)
+
+    def print_breakdown(self, first: int, last: int, top: int = 12) -> None:
+        rows = breakdown(self.jobs(last), first, last)
+        total = sum(r[2] for r in rows)
+        print(f"    Spark job time {total / 1000:.1f} s in {sum(r[1] for r in rows)} jobs, by what they did:")
+        for what, n, ms in rows[:top]:
+            print(f"    {ms / 1000:6.2f} s {n:4d} job{'s' if n != 1 else ' '}  {what}")
+        rest = rows[top:]
+        if rest:
+            ms, n = sum(r[2] for r in rest), sum(r[1] for r in rest)
+            kinds = f"{len(rest)} more kind{'s' if len(rest) != 1 else ''}"
+            print(f"    {ms / 1000:6.2f} s {n:4d} job{'s' if n != 1 else ' '}  ({kinds})")
