@@ -139,7 +139,7 @@ def _read_progress(spark: SparkSession, cfg: Config) -> dict[str, int] | None:
 
 def _write_progress(spark: SparkSession, cfg: Config, versions: dict[str, int], run_id: str) -> None:
     rows = [(s, v, run_id) for s, v in sorted(versions.items())]
-    spark.createDataFrame(rows, PROGRESS_SCHEMA).write.format("delta").mode("overwrite").options(
+    spark.createDataFrame(rows, PROGRESS_SCHEMA).coalesce(1).write.format("delta").mode("overwrite").options(
         **delta_io.NO_STATS
     ).save(cfg.env.table_path("ops", PROGRESS_TABLE))
 
@@ -159,9 +159,11 @@ def _write_pending(spark: SparkSession, cfg: Config, rows: list[tuple], target: 
     without another write: a scope is live only while progress differs from its tag.
     """
     tag = _versions_tag(target)
-    spark.createDataFrame([(*r, tag) for r in rows], PENDING_STORED_SCHEMA).write.format("delta").mode(
-        "overwrite"
-    ).option("overwriteSchema", "true").options(**delta_io.NO_STATS).save(_pending_path(cfg))
+    spark.createDataFrame([(*r, tag) for r in rows], PENDING_STORED_SCHEMA).coalesce(1).write.format(
+        "delta"
+    ).mode("overwrite").option("overwriteSchema", "true").options(**delta_io.NO_STATS).save(
+        _pending_path(cfg)
+    )
 
 
 def _read_pending(
