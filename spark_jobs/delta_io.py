@@ -105,6 +105,12 @@ def _clear_uncommitted_log(spark: SparkSession, path: str) -> None:
         )
 
 
+def rows_frame(spark: SparkSession, rows: list, schema: T.StructType) -> DataFrame:
+    """A few rows from the driver as a DataFrame of one partition, so that writing it makes one
+    file (rows made from a Python list are otherwise split over every default partition)."""
+    return spark.createDataFrame(rows, schema).coalesce(1)
+
+
 def read(spark: SparkSession, path: str, version: int | None = None) -> DataFrame:
     reader = spark.read.format("delta")
     if version is not None:

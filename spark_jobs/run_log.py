@@ -92,6 +92,4 @@ def write(spark: SparkSession, ops_path: str, records: list[RunRecord]) -> None:
         spark, path, RUN_LOG_SCHEMA, {"delta.enableChangeDataFeed": "false", **delta_io.NO_STATS}
     )
     rows = [asdict(r.finish() if r.ended_at is None else r) for r in records]
-    # One file per run: rows made from a Python list are split over every default partition.
-    log = spark.createDataFrame(rows, RUN_LOG_SCHEMA).coalesce(1)
-    log.write.format("delta").mode("append").save(path)
+    delta_io.rows_frame(spark, rows, RUN_LOG_SCHEMA).write.format("delta").mode("append").save(path)

@@ -168,7 +168,7 @@ def _ingest_table(
             {"delta.enableChangeDataFeed": "false", **delta_io.NO_STATS},
         )
         delta_io.append_once(
-            spark.createDataFrame(qrows, QUARANTINED_FILES_SCHEMA).coalesce(1),
+            delta_io.rows_frame(spark, qrows, QUARANTINED_FILES_SCHEMA),
             qpath,
             f"{APP_ID}:{table.name}",
             txn,

@@ -139,7 +139,7 @@ def _read_progress(spark: SparkSession, cfg: Config) -> dict[str, int] | None:
 
 def _write_progress(spark: SparkSession, cfg: Config, versions: dict[str, int], run_id: str) -> None:
     rows = [(s, v, run_id) for s, v in sorted(versions.items())]
-    spark.createDataFrame(rows, PROGRESS_SCHEMA).coalesce(1).write.format("delta").mode("overwrite").options(
+    delta_io.rows_frame(spark, rows, PROGRESS_SCHEMA).write.format("delta").mode("overwrite").options(
         **delta_io.NO_STATS
     ).save(cfg.env.table_path("ops", PROGRESS_TABLE))
 
@@ -159,11 +159,9 @@ def _write_pending(spark: SparkSession, cfg: Config, rows: list[tuple], target: 
     without another write: a scope is live only while progress differs from its tag.
     """
     tag = _versions_tag(target)
-    spark.createDataFrame([(*r, tag) for r in rows], PENDING_STORED_SCHEMA).coalesce(1).write.format(
-        "delta"
-    ).mode("overwrite").option("overwriteSchema", "true").options(**delta_io.NO_STATS).save(
-        _pending_path(cfg)
-    )
+    delta_io.rows_frame(spark, [(*r, tag) for r in rows], PENDING_STORED_SCHEMA).write.format("delta").mode(
+        "overwrite"
+    ).option("overwriteSchema", "true").options(**delta_io.NO_STATS).save(_pending_path(cfg))
 
 
 def _read_pending(
@@ -598,12 +596,12 @@ def scope_frame(spark: SparkSession, schema: T.StructType, rows: list[tuple]) ->
 
     Up to MAX_INLINE_ROWS rows it is an inline table: a local relation, which a broadcast join
     takes from the driver. A frame made from Python rows is an RDD that every query using it
-    reads in tasks (four on a local[*] session), about 0.2 s more per broadcast of a few thousand
-    keys on two cores. More rows, or values of other types, take that way.
+    reads in a task, about 0.2 s more per broadcast of a few thousand keys on two cores. More
+    rows, or values of other types, take that way.
     """
     literals = [[_sql_literal(v) for v in row] for row in rows]
     if not rows or len(rows) > MAX_INLINE_ROWS or any(v is None for row in literals for v in row):
-        return spark.createDataFrame(rows, schema)
+        return delta_io.rows_frame(spark, rows, schema)
     columns = ", ".join(
         f"CAST(col{i} AS {f.dataType.simpleString()}) AS `{f.name}`" for i, f in enumerate(schema.fields, 1)
     )

@@ -1,6 +1,6 @@
 """Gold's scope frames: the keys a refresh recomputes, as a small frame to join on. Up to
-MAX_INLINE_ROWS rows of ints, dates and nulls they are inline tables (a local relation, read
-without Spark tasks); otherwise frames made from the Python rows. Both give the same rows."""
+MAX_INLINE_ROWS rows of ints, dates and nulls they are inline tables (a local relation the driver
+holds); otherwise frames made from the Python rows. Both give the same rows."""
 
 from __future__ import annotations
 
