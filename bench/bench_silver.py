@@ -10,10 +10,12 @@ all and in its JIT compiler threads, from /proc on Linux), the ratio incremental
 files each silver table's incremental commit removed and added (from Delta's operation metrics).
 Goals at scale 1 on 2 cores: silver full <= 90 s; incremental <= 25% of full.
 With --profile, a second period is applied and silver runs one table at a time to count the
-Spark jobs each table's incremental MERGE costs. With --jobs, Spark's event log is written and
-each incremental step is followed by its Spark job time by kind of job (bench/joblog.py).
+Spark jobs each table's incremental MERGE costs. With --periods N, N - 1 more periods follow,
+one line each (incremental seconds, rows the MERGEs and history replaces copied). With --jobs,
+Spark's event log is written and each incremental step is followed by its Spark job time by kind
+of job (bench/joblog.py).
 
-    .venv/bin/python bench/bench_silver.py [--scale 1] [--profile] [--jobs]
+    .venv/bin/python bench/bench_silver.py [--scale 1] [--periods 1] [--profile] [--jobs]
 """
 
 from __future__ import annotations
@@ -43,8 +45,9 @@ def last_job_id(spark) -> int:
     return max(ids) if ids else -1
 
 
-def print_rewrites(spark, cfg, tables: list[str]) -> None:
-    """Files each silver table's last commit removed and added: what the incremental run rewrote."""
+def print_rewrites(spark, cfg, tables: list[str], quiet: bool = False) -> int:
+    """Files each silver table's last commit removed and added: what the incremental run rewrote
+    (printed unless `quiet`). Returns the rows those commits copied, over every table."""
     from delta.tables import DeltaTable
 
     from spark_jobs.jobs.silver import history_path
@@ -54,17 +57,21 @@ def print_rewrites(spark, cfg, tables: list[str]) -> None:
         paths.append((name, cfg.env.table_path("silver", name)))
         if cfg.table(name).scd == 2:
             paths.append((f"{name}_history", history_path(cfg, name)))
+    total = 0
     for label, path in paths:
         commit = DeltaTable.forPath(spark, path).history(1).first()
         m = commit["operationMetrics"] or {}
         removed = m.get("numTargetFilesRemoved", m.get("numRemovedFiles", "0"))
         added = m.get("numTargetFilesAdded", m.get("numFiles", "0"))
         copied = m.get("numTargetRowsCopied", m.get("numCopiedRows", "0"))
-        files = len(spark.read.format("delta").load(path).inputFiles())
-        print(
-            f"  {label:<26} {commit['operation']:<6} files removed {removed:>3}, added {added:>3} "
-            f"(of {files} now), rows copied {copied}"
-        )
+        total += int(copied)
+        if not quiet:
+            files = len(spark.read.format("delta").load(path).inputFiles())
+            print(
+                f"  {label:<26} {commit['operation']:<6} files removed {removed:>3}, added {added:>3} "
+                f"(of {files} now), rows copied {copied}"
+            )
+    return total
 
 
 def jvm_seconds(spark) -> tuple[float, float] | None:
@@ -114,6 +121,12 @@ def main() -> int:
     ap.add_argument("--profile", action="store_true", help="count Spark jobs per table of incremental silver")
     ap.add_argument(
         "--jobs", action="store_true", help="where the incremental steps' Spark job time goes (event log)"
+    )
+    ap.add_argument(
+        "--periods",
+        type=int,
+        default=1,
+        help="activity periods; after the first, one line each: incremental seconds, rows copied",
     )
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -168,7 +181,8 @@ def main() -> int:
             bronze_inc, _ = timed("bronze incremental", lambda: layer("bronze", "inc"), spark, jobs)
             silver_inc, _ = timed("silver incremental", lambda: layer("silver", "inc"), spark, jobs)
             timed("silver noop rerun", lambda: layer("silver", "noop"), spark)
-            print_rewrites(spark, cfg, tables)
+            copied = print_rewrites(spark, cfg, tables)
+            print(f"  rows copied in all {copied:,}")
 
             print(f"silver full: {silver_full:.1f} s (goal: <= 90 s at scale 1)")
             print(
@@ -176,8 +190,22 @@ def main() -> int:
                 f"silver {silver_inc / silver_full:.0%}, "
                 f"both {(bronze_inc + silver_inc) / (bronze_full + silver_full):.0%} (goal: <= 25%)"
             )
+            for n in range(2, args.periods + 1):
+                seed_step(n)
+                Replicator(cfg, source, options).run()
+                t0 = time.monotonic()
+                layer("bronze", f"inc{n}")
+                seconds = time.monotonic() - t0
+                layer("silver", f"inc{n}")
+                both = time.monotonic() - t0
+                copied = print_rewrites(spark, cfg, tables, quiet=True)
+                print(
+                    f"period {n:<3} bronze + silver incremental {seconds:5.1f} + {both - seconds:5.1f} s, "
+                    f"rows copied {copied:,}",
+                    flush=True,
+                )
             if args.profile:
-                seed_step(2)
+                seed_step(args.periods + 1)
                 Replicator(cfg, source, options).run()
                 layer("bronze", "profile")
                 for name in tables:

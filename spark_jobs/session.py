@@ -70,14 +70,11 @@ def is_small_batch(cfg, rows: int | None) -> bool:
 
 
 @contextlib.contextmanager
-def small_batch(spark: SparkSession, on: bool = True) -> Iterator[None]:
-    """Within the block, `spark` (a session: its SQL conf only) runs as a small batch
-    (SMALL_BATCH_CONF) when `on`; the session's own values are restored after."""
-    if not on:
-        yield
-        return
-    saved = {key: spark.conf.get(key, None) for key in SMALL_BATCH_CONF}
-    for key, value in SMALL_BATCH_CONF.items():
+def session_conf(spark: SparkSession, conf: dict[str, str]) -> Iterator[None]:
+    """Within the block, `spark` (a session: its SQL conf only) has `conf` set; the session's
+    own values are restored after."""
+    saved = {key: spark.conf.get(key, None) for key in conf}
+    for key, value in conf.items():
         spark.conf.set(key, value)
     try:
         yield
@@ -87,6 +84,17 @@ def small_batch(spark: SparkSession, on: bool = True) -> Iterator[None]:
                 spark.conf.unset(key)
             else:
                 spark.conf.set(key, value)
+
+
+@contextlib.contextmanager
+def small_batch(spark: SparkSession, on: bool = True) -> Iterator[None]:
+    """Within the block, `spark` (a session: its SQL conf only) runs as a small batch
+    (SMALL_BATCH_CONF) when `on`; the session's own values are restored after."""
+    if not on:
+        yield
+        return
+    with session_conf(spark, SMALL_BATCH_CONF):
+        yield
 
 
 # Classes PySpark looks up by their simple name on every call: `functions` behind each

@@ -23,7 +23,7 @@ from spark_jobs.faults import crash_point
 from spark_jobs.parallel import run_tables, table_parallelism
 from spark_jobs.run_log import RunRecord
 from spark_jobs.schemas import OP, QUARANTINE_SCHEMA, RUN_ID, VALID_FROM, history_schema, silver_schema
-from spark_jobs.session import is_small_batch, small_batch, small_batch_rows
+from spark_jobs.session import is_small_batch, session_conf, small_batch, small_batch_rows
 from spark_jobs.transforms.silver import (
     VIOLATIONS,
     current_state,
@@ -150,6 +150,7 @@ MAX_LISTED_KEYS = 10_000
 # Rebuilt tables are written in files of about this many rows, each one range of keys
 # (`spark.silver_rows_per_file` in the environment's settings overrides it).
 ROWS_PER_FILE = 50_000
+MAX_RECORDS_PER_FILE = "spark.sql.files.maxRecordsPerFile"
 
 
 def _listed_keys(touched: DataFrame, keys: list[str]) -> list[tuple] | None:
@@ -199,8 +200,8 @@ def merge_table(
     `warn` reference columns of those rows are put there under the table's name (see
     count_missing_references), so they need not be read back from silver.
     """
-    with contextlib.ExitStack() as batch_mode:
-        return _merge_table(spark, cfg, table, run_id, salt, full_refresh, batch_mode, written_refs)
+    with contextlib.ExitStack() as batch_mode, contextlib.ExitStack() as file_cap:
+        return _merge_table(spark, cfg, table, run_id, salt, full_refresh, batch_mode, file_cap, written_refs)
 
 
 def _merge_table(
@@ -211,6 +212,7 @@ def _merge_table(
     salt: str,
     full_refresh: bool,
     batch_mode: contextlib.ExitStack,
+    file_cap: contextlib.ExitStack,
     written_refs: dict[str, dict[str, list]] | None,
 ) -> RunRecord:
     record = RunRecord(run_id=run_id, job="silver", table_name=table.name)
@@ -234,6 +236,10 @@ def _merge_table(
     if rebuild:
         changes = bronze
     else:
+        # Files the MERGE and the history replace write hold at most `silver_rows_per_file` rows:
+        # the file holding the newest keys, rewritten by every run with the run's new rows
+        # added, would otherwise grow by them run after run, and so would every run's copy of it.
+        file_cap.enter_context(session_conf(spark, {MAX_RECORDS_PER_FILE: str(_rows_per_file(cfg))}))
         # A small batch until the touched keys prove otherwise.
         batch_mode.enter_context(small_batch(spark, small_batch_rows(cfg) > 0))
         touched = (

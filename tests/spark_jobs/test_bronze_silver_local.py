@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -327,3 +328,47 @@ def test_small_incremental_batches_run_interpreted_in_their_own_sessions(spark, 
     assert ("merge_once", "FALLBACK") in seen
     assert {mode for _, mode in seen} == {"FALLBACK"}
     assert {key: spark.conf.get(key) for key in SMALL_BATCH_CONF} == before
+
+
+def _files(spark, path):
+    """(rows, lowest id, highest id) of each file of a silver table, by lowest id."""
+    per_file = (
+        delta_io.read(spark, path)
+        .groupBy(F.input_file_name().alias("file"))
+        .agg(F.count("*").alias("rows"), F.min("id").alias("low"), F.max("id").alias("high"))
+    )
+    return sorted((r["rows"], r["low"], r["high"]) for r in per_file.collect())
+
+
+def test_incremental_runs_write_files_of_at_most_rows_per_file(spark, cfg, batch_mode):
+    """The file holding the newest keys is rewritten by every incremental run with that run's
+    new rows added; capped at `silver_rows_per_file` rows it stops growing run after run (and
+    with it every run's copy of it)."""
+    cfg.env.settings.setdefault("spark", {})["silver_rows_per_file"] = 10
+    write_raw(cfg, "clients", "LOAD00000001.parquet", [client(n, f"{n}@x", 0) for n in range(1, 26)])
+    run(spark, cfg, tables=("clients",))
+    path = cfg.env.table_path("silver", "clients")
+    newest = 25
+    for period in range(1, 5):
+        # Each period updates the newest client and adds four.
+        changes = [client(newest, f"{newest}-{period}@x", period, op="U", at=period * 10, sq=period * 10)]
+        changes += [
+            client(n, f"{n}@x", period, at=period * 10, sq=period * 10 + n)
+            for n in range(newest + 1, newest + 5)
+        ]
+        write_raw(cfg, "clients", f"20260101-0000{period}0000.parquet", changes)
+        run(spark, cfg, tables=("clients",))
+        newest += 4
+        files = _files(spark, path)
+        assert max(rows for rows, _, _ in files) <= 10, files
+        history = delta_io.read(spark, silver_job.history_path(cfg, "clients"))
+        history_files = history.groupBy(F.input_file_name()).count().collect()
+        assert max(r["count"] for r in history_files) <= 10, history_files
+    rows = silver(spark, cfg, "clients")
+    assert sorted(rows) == list(range(1, newest + 1))
+    assert rows[newest - 4]["email"] == sha(spark, f"{newest - 4}-4@x")
+    if batch_mode == "small":
+        # One shuffle partition: the MERGE writes its rows in key order, so files hold
+        # disjoint key ranges and the next run rewrites only the newest ones.
+        ranges = sorted((low, high) for _, low, high in _files(spark, path))
+        assert all(a[1] < b[0] for a, b in itertools.pairwise(ranges)), ranges
