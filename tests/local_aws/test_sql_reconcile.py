@@ -1,5 +1,5 @@
 """`lakehouse sql` and `lakehouse reconcile` on a real lake: seeded MariaDB -> replicator -> bronze,
-silver -> gold (the gold jobs, or the reference writer until they exist: see GOLD_FROM_JOBS)."""
+silver -> gold."""
 
 from __future__ import annotations
 
@@ -11,14 +11,11 @@ from pathlib import Path
 import pytest
 
 import lambda_seed
-from lambda_seed.core import META_DB
 from local_aws.athena import SQL_DIR, LocalAthena
 from local_aws.reconcile import MYSQL_SQL_DIR, compare_unkeyed, mysql_rows, reconcile
-from local_aws.replicator import SourceSettings
 from spark_jobs import delta_io
-from spark_jobs.config import load_config
 from spark_jobs.main import run_layers
-from tests.local_aws.goldref import build_gold
+from tests.lakes import seeded_lake
 from tests.local_aws.replicator.sourcedb import replicate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,46 +24,22 @@ SCALE = 0.01
 NAMED_QUERIES = sorted(p.stem for p in (SQL_DIR / "queries").glob("*.sql"))
 
 
-# Gold comes from the gold jobs (spark_jobs/jobs/gold.py) once the repository has them; before
-# that, from the reference writer of tests/local_aws/goldref.py, written from the source itself.
-GOLD_FROM_JOBS = (REPO / "spark_jobs" / "jobs" / "gold.py").is_file()
-
-
-def write_gold(spark, cfg, mysql, database: str) -> None:
-    if GOLD_FROM_JOBS:
-        run_layers(spark, cfg, ["gold"], list(cfg.tables), set(), "sqlrec-gold")
-        return
-    conn = mysql.connect(database=database)
-    with conn:
-        build_gold(spark, cfg, conn, SALT)
-
-
 @pytest.fixture(scope="module")
 def lake(spark, mysql, tmp_path_factory):
-    """Seed (init) -> replicate -> bronze, silver -> gold; one lake for the module."""
+    """Seed (init) -> replicate -> bronze, silver, gold; one lake for the module."""
     root = tmp_path_factory.mktemp("lake")
-    database = f"sqlrec_{os.getpid()}"
-    admin = mysql.connect(database="", autocommit=True)
-    with admin, admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
-        cur.execute(f"CREATE DATABASE `{database}`")
-    source = SourceSettings(mysql.host, mysql.port, mysql.user, mysql.password, database)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LAKEHOUSE_ROOT", str(root))
-        mp.setenv("LAKEHOUSE_PII_SALT", SALT)
-        cfg = load_config("local")
-        conn = mysql.connect(database=database)
-        with conn:
-            lambda_seed.init(conn, SCALE, 7)
-        replicate(cfg, source, cfg.env.paths["raw"])
-        run_layers(spark, cfg, ["bronze", "silver"], list(cfg.tables), set(), "sqlrec-test")
-        write_gold(spark, cfg, mysql, database)
+    with seeded_lake(
+        spark,
+        mysql,
+        root,
+        f"sqlrec_{os.getpid()}",
+        salt=SALT,
+        scale=SCALE,
+        seed=7,
+        layers=["bronze", "silver", "gold"],
+        run_id="sqlrec-test",
+    ) as (cfg, source):
         yield cfg, source, root
-    conn = mysql.connect(database="", autocommit=True)
-    with conn, conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
-        cur.execute(f"DELETE FROM `{META_DB}`.`state` WHERE database_name = %s", (database,))
-        cur.execute(f"DELETE FROM `{META_DB}`.`runs` WHERE database_name = %s", (database,))
 
 
 @pytest.fixture
@@ -138,8 +111,7 @@ def test_reconcile_passes_after_activity_periods(spark, env, mysql):
         for period in (1, 2):
             lambda_seed.activity(conn, period)
     replicate(cfg, source, cfg.env.paths["raw"])
-    run_layers(spark, cfg, ["bronze", "silver"], list(cfg.tables), set(), "sqlrec-activity")
-    write_gold(spark, cfg, mysql, source.database)
+    run_layers(spark, cfg, ["bronze", "silver", "gold"], list(cfg.tables), set(), "sqlrec-activity")
     result = reconcile(spark, cfg, source)
     assert result.ok, "\n".join(line for c in result.failures for line in c.describe())
     # The activity reached silver: price changes closed versions in the products history.

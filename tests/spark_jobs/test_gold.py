@@ -15,12 +15,11 @@ import pytest
 from pyspark.sql import functions as F
 
 import lambda_seed
-from lambda_seed.core import META_DB
-from local_aws.replicator import SourceSettings
 from spark_jobs import delta_io
 from spark_jobs.config import gold_models, load_config
 from spark_jobs.jobs import gold
 from spark_jobs.main import run_layers
+from tests.lakes import seeded_lake
 from tests.local_aws.replicator.sourcedb import replicate
 
 SALT = "gold-test-salt"
@@ -31,27 +30,18 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def lake(spark, mysql, tmp_path_factory):
     root = tmp_path_factory.mktemp("goldlake")
-    database = f"goldtest_{os.getpid()}"
-    admin = mysql.connect(database="", autocommit=True)
-    with admin, admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
-        cur.execute(f"CREATE DATABASE `{database}`")
-    source = SourceSettings(mysql.host, mysql.port, mysql.user, mysql.password, database)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LAKEHOUSE_ROOT", str(root))
-        mp.setenv("LAKEHOUSE_PII_SALT", SALT)
-        cfg = load_config("local")
-        conn = mysql.connect(database=database)
-        with conn:
-            lambda_seed.init(conn, SCALE, 11)
-        replicate(cfg, source, cfg.env.paths["raw"])
-        run_layers(spark, cfg, ["bronze", "silver", "gold"], list(cfg.tables), set(), "gold-init")
+    with seeded_lake(
+        spark,
+        mysql,
+        root,
+        f"goldtest_{os.getpid()}",
+        salt=SALT,
+        scale=SCALE,
+        seed=11,
+        layers=["bronze", "silver", "gold"],
+        run_id="gold-init",
+    ) as (cfg, source):
         yield cfg, source, root
-    conn = mysql.connect(database="", autocommit=True)
-    with conn, conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
-        cur.execute(f"DELETE FROM `{META_DB}`.`state` WHERE database_name = %s", (database,))
-        cur.execute(f"DELETE FROM `{META_DB}`.`runs` WHERE database_name = %s", (database,))
 
 
 def _rebuilt(spark, cfg, tmp_path) -> dict[str, str]:
