@@ -9,26 +9,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from spark_jobs.config import Column, Config
-
-_ARROW = {
-    "int": pa.int32(),
-    "bigint": pa.int64(),
-    "smallint": pa.int16(),
-    "tinyint": pa.int8(),
-    "varchar": pa.string(),
-    "char": pa.string(),
-    "text": pa.string(),
-    "datetime": pa.timestamp("us"),
-    "timestamp": pa.timestamp("us"),
-    "date": pa.date32(),
-}
-
-
-def arrow_type(col: Column) -> pa.DataType:
-    if col.base_type == "decimal":
-        return pa.decimal128(*col.type_args)
-    return _ARROW[col.base_type]
+from local_aws.replicator.contract import arrow_type
+from spark_jobs.config import Config
 
 
 def ts(seconds: int) -> str:

@@ -6,7 +6,6 @@ import zlib
 from datetime import date, datetime
 
 import pytest
-from pymysqlreplication import BinLogStreamReader
 from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
 import lambda_seed
@@ -14,6 +13,7 @@ from lambda_seed import generator
 from lambda_seed.core import META_DB
 from lambda_seed.events import EventError, SeedError
 from spark_jobs.config import load_config
+from tests.binlog import binlog_stream
 
 SCALE = 0.01
 TABLES = ("sales_people", "clients", "client_addresses", "products", "sales", "sales_items")
@@ -216,21 +216,13 @@ def test_activity_inserts_updates_and_deletes_and_counts_them(seed_db, mysql):
     assert changes["clients"]["insert"] == observed["clients"][0]
 
     # In the binlog (what CDC reads), some rows change more than once in the transaction.
-    stream = BinLogStreamReader(
-        connection_settings={
-            "host": mysql.host,
-            "port": mysql.port,
-            "user": mysql.user,
-            "passwd": mysql.password,
-        },
-        server_id=4343,
-        log_file=binlog_file,
-        log_pos=binlog_pos,
-        resume_stream=True,
-        blocking=False,
+    stream = binlog_stream(
+        mysql,
+        4343,
+        binlog_file,
+        binlog_pos,
         only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent],
         only_schemas=[db.name],
-        is_mariadb=False,
     )
     events: dict[tuple[str, str], int] = {}
     updates_per_row: dict[tuple[str, int], list] = {}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 
-from pymysqlreplication import BinLogStreamReader
 from pymysqlreplication.row_event import WriteRowsEvent
 
 from local_aws.mariadb import LocalMariaDB, free_port
+from tests.binlog import binlog_stream
 
 
 def test_writes_a_row_and_sees_it_in_the_binlog(mysql):
@@ -28,21 +28,8 @@ def test_writes_a_row_and_sees_it_in_the_binlog(mysql):
         cur.execute("SELECT note FROM smoke WHERE id = 7")
         assert cur.fetchone() == ("hello",)
 
-    stream = BinLogStreamReader(
-        connection_settings={
-            "host": mysql.host,
-            "port": mysql.port,
-            "user": mysql.user,
-            "passwd": mysql.password,
-        },
-        server_id=4242,
-        log_file=log_file,
-        log_pos=log_pos,
-        resume_stream=True,
-        blocking=False,
-        only_events=[WriteRowsEvent],
-        only_tables=["smoke"],
-        is_mariadb=False,
+    stream = binlog_stream(
+        mysql, 4242, log_file, log_pos, only_events=[WriteRowsEvent], only_tables=["smoke"]
     )
     try:
         rows = [(e.table, r["values"]) for e in stream for r in e.rows]

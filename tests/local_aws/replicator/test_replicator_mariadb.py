@@ -13,6 +13,7 @@ from local_aws.replicator import fullload
 from local_aws.replicator.checkpoint import CHECKPOINT_KEY
 from local_aws.replicator.contract import cdc_name_ms, file_schema, full_load_seq, is_full_load_name
 from local_aws.replicator.oracle import changes, replay, source_state
+from tests.binlog import binlog_stream
 from tests.local_aws.replicator.sourcedb import (
     activity,
     assert_replica_equals_source,
@@ -216,7 +217,6 @@ def test_binlog_rotation_and_other_tables_and_databases(cfg, source, raw, mysql)
 ])  # fmt: skip
 def test_fast_row_decoder_agrees_with_the_library(mysql, column_sql, values):
     """The generated decoders must give what pymysqlreplication gives, value for value."""
-    from pymysqlreplication import BinLogStreamReader
     from pymysqlreplication.row_event import UpdateRowsEvent, WriteRowsEvent
 
     from local_aws.replicator.rowdecode import decode_rows
@@ -231,19 +231,10 @@ def test_fast_row_decoder_agrees_with_the_library(mysql, column_sql, values):
         for i, v in enumerate(values):
             cur.execute("INSERT INTO rowdecode.t VALUES (%s, %s, NULL)", (i, v))
         cur.execute("UPDATE rowdecode.t SET note = 'u'")
-    settings = {"host": mysql.host, "port": mysql.port, "user": mysql.user, "password": mysql.password}
 
     def read(fast: bool) -> list:
-        stream = BinLogStreamReader(
-            connection_settings=settings,
-            server_id=777,
-            log_file=log_file,
-            log_pos=log_pos,
-            resume_stream=True,
-            blocking=False,
-            only_events=[WriteRowsEvent, UpdateRowsEvent],
-            only_schemas=["rowdecode"],
-        )
+        events = [WriteRowsEvent, UpdateRowsEvent]
+        stream = binlog_stream(mysql, 777, log_file, log_pos, only_events=events, only_schemas=["rowdecode"])
         out = []
         try:
             for e in stream:

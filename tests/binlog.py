@@ -1,0 +1,24 @@
+"""Test helper: read the test server's binlog from a position, as the replicator does."""
+
+from __future__ import annotations
+
+from pymysqlreplication import BinLogStreamReader
+
+
+def binlog_stream(mysql, server_id: int, log_file: str, log_pos: int, **filters) -> BinLogStreamReader:
+    """A non-blocking reader of `mysql`'s binlog from (`log_file`, `log_pos`) to its current end;
+    `filters` are BinLogStreamReader's (only_events, only_schemas, only_tables, ...)."""
+    return BinLogStreamReader(
+        connection_settings={
+            "host": mysql.host,
+            "port": mysql.port,
+            "user": mysql.user,
+            "password": mysql.password,
+        },
+        server_id=server_id,
+        log_file=log_file,
+        log_pos=log_pos,
+        resume_stream=True,
+        blocking=False,
+        **filters,
+    )
