@@ -41,7 +41,8 @@ from local_aws.mariadb import LocalMariaDB, free_port  # noqa: E402
 from local_aws.replicator import Options, Replicator, SourceSettings  # noqa: E402
 from spark_jobs import delta_io  # noqa: E402
 from spark_jobs.config import gold_models, load_config  # noqa: E402
-from spark_jobs.jobs.gold import _write_in_order, check_grain  # noqa: E402
+from spark_jobs.jobs.gold import _write_in_order  # noqa: E402
+from spark_jobs.jobs.gold_write import check_grain  # noqa: E402
 from spark_jobs.main import run_layers  # noqa: E402
 from spark_jobs.session import small_batch  # noqa: E402
 

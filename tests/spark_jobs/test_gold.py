@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 import lambda_seed
 from spark_jobs import delta_io
 from spark_jobs.config import gold_models, load_config
-from spark_jobs.jobs import gold
+from spark_jobs.jobs import gold, gold_scope, gold_write
 from spark_jobs.main import run_layers
 from tests.lakes import seeded_lake
 from tests.local_aws.replicator.sourcedb import replicate
@@ -85,8 +85,8 @@ def test_incremental_equals_full_rebuild_after_activity_periods(spark, lake, mys
             # (the facts by sale_id) replace the ranges holding the touched keys, the others
             # MERGE. Periods 1 and 3 rewrite the (small) tables.
             large = period == 2
-            monkeypatch.setattr(gold, "REWRITE_BELOW_BYTES", 0 if large else 1 << 40)
-            monkeypatch.setattr(gold, "REPLACE_RANGES_FROM_BYTES", 0 if large else 1 << 40)
+            monkeypatch.setattr(gold_write, "REWRITE_BELOW_BYTES", 0 if large else 1 << 40)
+            monkeypatch.setattr(gold_write, "REPLACE_RANGES_FROM_BYTES", 0 if large else 1 << 40)
             files_before = set(delta_io.read(spark, items_path).inputFiles())
             records = run_layers(
                 spark, cfg, ["bronze", "silver", "gold"], list(cfg.tables), set(), f"p{period}"
@@ -164,13 +164,13 @@ def test_a_run_stopped_after_the_dimensions_still_refreshes_the_moved_facts(
     monkeypatch.setattr(gold, "crash_point", crash_at_facts)
     with pytest.raises(Crash):
         gold.run(spark, cfg, "gold-p4-crash")
-    pending, _ = gold._read_pending(spark, cfg)
+    pending, _ = gold_scope.read_pending(spark, cfg)
     assert any(r[0].startswith("facts_from:") for r in pending), "the moved facts are pending"
     monkeypatch.undo()
     monkeypatch.setenv("LAKEHOUSE_ROOT", str(root))
     monkeypatch.setenv("LAKEHOUSE_PII_SALT", SALT)
     gold.run(spark, cfg, "gold-p4-rerun")
-    assert gold._read_pending(spark, cfg)[0] == [], "the completed rerun retired the scope"
+    assert gold_scope.read_pending(spark, cfg)[0] == [], "the completed rerun retired the scope"
     _assert_same(spark, cfg, _rebuilt(spark, cfg, tmp_path / "r4"))
 
 
@@ -192,7 +192,7 @@ def test_the_grain_check_fails_loudly_on_an_injected_duplicate(spark, lake, monk
     path = cfg.env.table_path("gold", "fact_sales")
     one = delta_io.read(spark, path).limit(1)
     one.write.format("delta").mode("append").save(path)
-    with pytest.raises(gold.GrainError, match=r"fact_sales: grain violated.*sale_id"):
+    with pytest.raises(gold_write.GrainError, match=r"fact_sales: grain violated.*sale_id"):
         gold.run(spark, cfg, "gold-dup")
     gold.run(spark, cfg, "gold-repair", {"fact_sales"})  # a full refresh repairs it
     assert delta_io.read(spark, path).groupBy("sale_id").count().filter("count > 1").count() == 0

@@ -39,27 +39,27 @@ def _append_again(spark, path: str, where: str) -> None:
 
 
 def test_unique_keys_pass(spark, gold_lake):
-    from spark_jobs.jobs import gold
+    from spark_jobs.jobs import gold_write
 
-    gold.check_grains(spark, gold_lake[0], MODELS)
+    gold_write.check_grains(spark, gold_lake[0], MODELS)
 
 
 def test_a_repeated_key_fails_naming_the_model_and_the_key(spark, gold_lake):
-    from spark_jobs.jobs import gold
+    from spark_jobs.jobs import gold_write
 
     cfg, paths = gold_lake
     _append_again(spark, paths["agg_y"], "y_id = 4 AND month = 2")
-    with pytest.raises(gold.GrainError, match=r"agg_y: grain violated, 2 rows .* \(y_id=4, month=2\)"):
-        gold.check_grains(spark, cfg, MODELS)
+    with pytest.raises(gold_write.GrainError, match=r"agg_y: grain violated, 2 rows .* \(y_id=4, month=2\)"):
+        gold_write.check_grains(spark, cfg, MODELS)
 
 
 def test_a_repeated_null_key_fails(spark, gold_lake):
-    from spark_jobs.jobs import gold
+    from spark_jobs.jobs import gold_write
 
     cfg, paths = gold_lake
     _append_again(spark, paths["agg_y"], "y_id = 3 AND month IS NULL")
-    with pytest.raises(gold.GrainError, match=r"agg_y: grain violated.*month=None"):
-        gold.check_grains(spark, cfg, MODELS)
+    with pytest.raises(gold_write.GrainError, match=r"agg_y: grain violated.*month=None"):
+        gold_write.check_grains(spark, cfg, MODELS)
 
 
 def test_keys_sharing_a_hash_pass_the_exact_check(spark, gold_lake, monkeypatch):
@@ -67,11 +67,11 @@ def test_keys_sharing_a_hash_pass_the_exact_check(spark, gold_lake, monkeypatch)
     it when a key really repeats."""
     from pyspark.sql import functions as F
 
-    from spark_jobs.jobs import gold
+    from spark_jobs.jobs import gold_write
 
     cfg, paths = gold_lake
     monkeypatch.setattr(F, "xxhash64", lambda *cols: F.lit(7).cast("long"))
-    gold.check_grains(spark, cfg, MODELS)
+    gold_write.check_grains(spark, cfg, MODELS)
     _append_again(spark, paths["dim_x"], "x_id = 9")
-    with pytest.raises(gold.GrainError, match=r"dim_x: grain violated, 2 rows .* \(x_id=9\)"):
-        gold.check_grains(spark, cfg, MODELS)
+    with pytest.raises(gold_write.GrainError, match=r"dim_x: grain violated, 2 rows .* \(x_id=9\)"):
+        gold_write.check_grains(spark, cfg, MODELS)

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from spark_jobs.jobs.gold import range_predicate
+from spark_jobs.jobs.gold_write import range_predicate
 
 RANGE = re.compile(r"\(`(\w+)` BETWEEN (-?\d+) AND (-?\d+)\)")
 
@@ -59,7 +59,7 @@ def test_a_model_written_by_an_earlier_release_gets_statistics_on_its_range_colu
 
     from spark_jobs import delta_io
     from spark_jobs.config import GoldModel
-    from spark_jobs.jobs import gold
+    from spark_jobs.jobs import gold_write
 
     model = GoldModel("fact_x", "one line", ("line_id",), (), ("sale_id",))
     path = str(tmp_path / "fact_x")
@@ -69,8 +69,9 @@ def test_a_model_written_by_an_earlier_release_gets_statistics_on_its_range_colu
     df.write.format("delta").options(**delta_io.stats_on(["line_id"])).save(path)
     assert delta_io.table_properties(spark, path)["delta.dataSkippingStatsColumns"] == "line_id"
 
-    assert gold._gold_stats(spark, path, model, df) == {"delta.dataSkippingStatsColumns": "line_id,sale_id"}
+    stats = gold_write._gold_stats(spark, path, model, df)
+    assert stats == {"delta.dataSkippingStatsColumns": "line_id,sale_id"}
     assert delta_io.table_properties(spark, path)["delta.dataSkippingStatsColumns"] == "line_id,sale_id"
     version = delta_io.version(spark, path)
-    gold._gold_stats(spark, path, model, df)
+    gold_write._gold_stats(spark, path, model, df)
     assert delta_io.version(spark, path) == version

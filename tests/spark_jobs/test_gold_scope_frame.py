@@ -11,7 +11,7 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from spark_jobs.jobs import gold
+from spark_jobs.jobs import gold_scope
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +24,7 @@ def _plan(df) -> str:
 
 
 def test_a_small_scope_is_an_inline_table_with_the_declared_schema(spark):
-    inline = gold.scope_frame(spark, AGG_SCOPE, ROWS)
+    inline = gold_scope.scope_frame(spark, AGG_SCOPE, ROWS)
     assert _plan(inline).startswith("LocalRelation")
     assert inline.schema == AGG_SCOPE
     assert_df_equality(inline, spark.createDataFrame(ROWS, AGG_SCOPE), ignore_row_order=True)
@@ -35,7 +35,7 @@ def test_a_scope_joins_like_the_frame_it_replaces(spark):
         [(7, dt.date(2026, 1, 1), 1.0), (7, dt.date(2026, 3, 1), 2.0), (3, None, 3.0), (None, None, 4.0)],
         "product_id int, month date, amount double",
     )
-    scope = gold.scope_frame(spark, AGG_SCOPE, ROWS)
+    scope = gold_scope.scope_frame(spark, AGG_SCOPE, ROWS)
     kept = facts.join(F.broadcast(scope), on=["product_id", "month"], how="left_anti")
     # A null key matches nothing, in the scope as in the facts: only (7, January) is in scope.
     assert sorted(r["amount"] for r in kept.collect()) == [2.0, 3.0, 4.0]
@@ -43,12 +43,12 @@ def test_a_scope_joins_like_the_frame_it_replaces(spark):
 
 def test_large_or_other_scopes_are_made_from_the_rows(spark, monkeypatch):
     ids = T.StructType([T.StructField("sale_id", T.IntegerType())])
-    monkeypatch.setattr(gold, "MAX_INLINE_ROWS", 3)
-    many = gold.scope_frame(spark, ids, [(i,) for i in range(4)])
+    monkeypatch.setattr(gold_scope, "MAX_INLINE_ROWS", 3)
+    many = gold_scope.scope_frame(spark, ids, [(i,) for i in range(4)])
     assert not _plan(many).startswith("LocalRelation")
     assert sorted(r[0] for r in many.collect()) == [0, 1, 2, 3]
     names = T.StructType([T.StructField("name", T.StringType())])
-    text = gold.scope_frame(spark, names, [("it's",)])  # no SQL literal is built from text
+    text = gold_scope.scope_frame(spark, names, [("it's",)])  # no SQL literal is built from text
     assert not _plan(text).startswith("LocalRelation")
     assert text.collect()[0][0] == "it's"
-    assert gold.scope_frame(spark, ids, []).count() == 0
+    assert gold_scope.scope_frame(spark, ids, []).count() == 0
