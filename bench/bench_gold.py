@@ -26,21 +26,16 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_silver import timed  # noqa: E402
-from bench.joblog import JobLog, event_log_conf  # noqa: E402
-from lambda_seed import core as seed  # noqa: E402
-from local_aws.mariadb import LocalMariaDB, free_port  # noqa: E402
-from local_aws.replicator import Options, Replicator, SourceSettings  # noqa: E402
+from bench.inapp import bench_lake  # noqa: E402
 from spark_jobs import delta_io  # noqa: E402
-from spark_jobs.config import gold_models, load_config  # noqa: E402
+from spark_jobs.config import gold_models  # noqa: E402
 from spark_jobs.jobs.gold import _write_in_order  # noqa: E402
 from spark_jobs.jobs.gold_write import check_grain  # noqa: E402
 from spark_jobs.main import run_layers  # noqa: E402
@@ -73,79 +68,53 @@ def main() -> int:
     )
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    with tempfile.TemporaryDirectory(prefix="bench-gold-") as tmp:
-        os.environ["LAKEHOUSE_ROOT"] = str(Path(tmp) / "lake")
-        os.environ.setdefault("LAKEHOUSE_PII_SALT", "bench-salt")
-        cfg = load_config("local")
-        server = LocalMariaDB(Path(tmp) / "mysql", port=free_port())
-        info = server.up()
-        spark = None
-        try:
-            admin = info.connect(database="", autocommit=True)
-            with admin, admin.cursor() as cur:
-                cur.execute("CREATE DATABASE IF NOT EXISTS `salesdb`")
-            source = SourceSettings(info.host, info.port, info.user, info.password, "salesdb")
-            options = Options(target=cfg.env.paths["raw"])
-            with info.connect(database="salesdb") as conn:
-                seed.init(conn, args.scale, args.seed)
-            Replicator(cfg, source, options).run()
+    with bench_lake("bench-gold-") as lab:
+        cfg = lab.cfg
+        lab.seed_init(args.scale, args.seed)
+        lab.replicate()
+        spark = lab.start_spark("bench-gold", event_log=args.jobs)
+        jobs = lab.jobs
+        tables = list(cfg.tables)
 
-            from spark_jobs.session import build_spark
+        def layers(names: list[str], run_id: str):
+            return run_layers(spark, cfg, names, tables, set(), run_id)
 
-            spark_cfg = cfg.env.settings.get("spark", {})
-            spark = build_spark(
-                "bench-gold",
-                shuffle_partitions=spark_cfg.get("shuffle_partitions"),
-                driver_memory=spark_cfg.get("driver_memory", "4g"),
-                extra_conf=event_log_conf(Path(tmp) / "events") if args.jobs else None,
+        def rebuild(run_id: str):
+            return run_layers(spark, cfg, ["gold"], tables, {"gold"}, run_id)
+
+        timed("bronze + silver", lambda: layers(["bronze", "silver"], "base"), spark)
+        timed("gold full", lambda: layers(["gold"], "full"), spark)
+        pairs, floors = [], []
+        scratch = lab.tmp / "floor"
+        touch_every_model(spark, cfg, scratch)  # creates the scratch tables; not timed
+        for period in range(1, args.periods + 1):
+            lab.activity(period)
+            lab.replicate()
+            timed(
+                f"bronze + silver inc {period}",
+                lambda p=period: layers(["bronze", "silver"], f"inc{p}"),
+                spark,
             )
-            jobs = JobLog(spark, Path(tmp) / "events") if args.jobs else None
-            tables = list(cfg.tables)
-
-            def layers(names: list[str], run_id: str):
-                return run_layers(spark, cfg, names, tables, set(), run_id)
-
-            def rebuild(run_id: str):
-                return run_layers(spark, cfg, ["gold"], tables, {"gold"}, run_id)
-
-            timed("bronze + silver", lambda: layers(["bronze", "silver"], "base"), spark)
-            timed("gold full", lambda: layers(["gold"], "full"), spark)
-            pairs, floors = [], []
-            scratch = Path(tmp) / "floor"
-            touch_every_model(spark, cfg, scratch)  # creates the scratch tables; not timed
-            for period in range(1, args.periods + 1):
-                with info.connect(database="salesdb") as conn:
-                    seed.activity(conn, period)
-                Replicator(cfg, source, options).run()
-                timed(
-                    f"bronze + silver inc {period}",
-                    lambda p=period: layers(["bronze", "silver"], f"inc{p}"),
-                    spark,
-                )
-                inc, _ = timed(
-                    f"gold incremental {period}", lambda p=period: layers(["gold"], f"inc{p}"), spark, jobs
-                )
-                timed(f"gold noop rerun {period}", lambda p=period: layers(["gold"], f"noop{p}"), spark)
-                full, _ = timed(f"gold rebuild {period}", lambda p=period: rebuild(f"full{p}"), spark, jobs)
-                floor, _ = timed(f"floor {period}", lambda: touch_every_model(spark, cfg, scratch), spark)
-                pairs.append((inc, full))
-                floors.append(floor / full)
-                print(
-                    f"period {period}: gold incremental / rebuild {inc / full:.0%}, floor / rebuild "
-                    f"{floor / full:.0%}",
-                    flush=True,
-                )
-            incs, fulls = [p[0] for p in pairs], [p[1] for p in pairs]
+            inc, _ = timed(
+                f"gold incremental {period}", lambda p=period: layers(["gold"], f"inc{p}"), spark, jobs
+            )
+            timed(f"gold noop rerun {period}", lambda p=period: layers(["gold"], f"noop{p}"), spark)
+            full, _ = timed(f"gold rebuild {period}", lambda p=period: rebuild(f"full{p}"), spark, jobs)
+            floor, _ = timed(f"floor {period}", lambda: touch_every_model(spark, cfg, scratch), spark)
+            pairs.append((inc, full))
+            floors.append(floor / full)
             print(
-                f"gold median over {len(pairs)} periods: incremental {statistics.median(incs):.1f} s, "
-                f"rebuild {statistics.median(fulls):.1f} s; "
-                f"incremental / rebuild {statistics.median(i / f for i, f in pairs):.0%} (goal: <= 25%); "
-                f"floor / rebuild {statistics.median(floors):.0%}"
+                f"period {period}: gold incremental / rebuild {inc / full:.0%}, floor / rebuild "
+                f"{floor / full:.0%}",
+                flush=True,
             )
-        finally:
-            if spark is not None:
-                spark.stop()
-            server.down()
+        incs, fulls = [p[0] for p in pairs], [p[1] for p in pairs]
+        print(
+            f"gold median over {len(pairs)} periods: incremental {statistics.median(incs):.1f} s, "
+            f"rebuild {statistics.median(fulls):.1f} s; "
+            f"incremental / rebuild {statistics.median(i / f for i, f in pairs):.0%} (goal: <= 25%); "
+            f"floor / rebuild {statistics.median(floors):.0%}"
+        )
     return 0
 
 

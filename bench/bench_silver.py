@@ -23,19 +23,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.joblog import JobLog, event_log_conf  # noqa: E402
-from lambda_seed import core as seed  # noqa: E402
-from local_aws.mariadb import LocalMariaDB, free_port  # noqa: E402
-from local_aws.replicator import Options, Replicator, SourceSettings  # noqa: E402
-from spark_jobs.config import load_config  # noqa: E402
+from bench.inapp import bench_lake  # noqa: E402
+from bench.joblog import JobLog  # noqa: E402
 from spark_jobs.main import run_layers  # noqa: E402
 
 
@@ -130,90 +125,57 @@ def main() -> int:
     )
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    with tempfile.TemporaryDirectory(prefix="bench-silver-") as tmp:
-        os.environ["LAKEHOUSE_ROOT"] = str(Path(tmp) / "lake")
-        os.environ.setdefault("LAKEHOUSE_PII_SALT", "bench-salt")
-        cfg = load_config("local")
-        server = LocalMariaDB(Path(tmp) / "mysql", port=free_port())
-        info = server.up()
-        spark = None
-        try:
-            database = "salesdb"
-            admin = info.connect(database="", autocommit=True)
-            with admin, admin.cursor() as cur:
-                cur.execute(f"CREATE DATABASE IF NOT EXISTS `{database}`")
-            source = SourceSettings(info.host, info.port, info.user, info.password, database)
-            options = Options(target=cfg.env.paths["raw"])
+    with bench_lake("bench-silver-") as lab:
+        cfg = lab.cfg
+        _, manifest = timed("seed init", lambda: lab.seed_init(args.scale, args.seed))
+        rows = sum(t["insert"] for t in manifest["changes"].values())
+        print(f"  {rows:,} source rows at scale {args.scale:g}")
+        timed("replicate full load", lab.replicate)
+        spark = lab.start_spark("bench-silver", event_log=args.jobs)
+        jobs = lab.jobs
+        tables = list(cfg.tables)
 
-            def seed_step(period: int | None = None):
-                conn = info.connect(database=database)
-                with conn:
-                    if period is None:
-                        return seed.init(conn, args.scale, args.seed)
-                    return seed.activity(conn, period)
+        def layer(name: str, run_id: str, only: list[str] | None = None):
+            return run_layers(spark, cfg, [name], only or tables, set(), run_id)
 
-            _, manifest = timed("seed init", seed_step)
-            rows = sum(t["insert"] for t in manifest["changes"].values())
-            print(f"  {rows:,} source rows at scale {args.scale:g}")
-            timed("replicate full load", lambda: Replicator(cfg, source, options).run())
+        bronze_full, _ = timed("bronze full", lambda: layer("bronze", "full"), spark)
+        silver_full, _ = timed("silver full", lambda: layer("silver", "full"), spark)
+        _, period = timed("seed activity period", lambda: lab.activity(1))
+        changed = sum(sum(c.values()) for c in period["changes"].values())
+        print(f"  {changed:,} row changes in the period")
+        timed("replicate cdc", lab.replicate)
+        bronze_inc, _ = timed("bronze incremental", lambda: layer("bronze", "inc"), spark, jobs)
+        silver_inc, _ = timed("silver incremental", lambda: layer("silver", "inc"), spark, jobs)
+        timed("silver noop rerun", lambda: layer("silver", "noop"), spark)
+        copied = print_rewrites(spark, cfg, tables)
+        print(f"  rows copied in all {copied:,}")
 
-            from spark_jobs.session import build_spark
-
-            spark_cfg = cfg.env.settings.get("spark", {})
-            spark = build_spark(
-                "bench-silver",
-                shuffle_partitions=spark_cfg.get("shuffle_partitions"),
-                driver_memory=spark_cfg.get("driver_memory", "4g"),
-                extra_conf=event_log_conf(Path(tmp) / "events") if args.jobs else None,
-            )
-            jobs = JobLog(spark, Path(tmp) / "events") if args.jobs else None
-            tables = list(cfg.tables)
-
-            def layer(name: str, run_id: str, only: list[str] | None = None):
-                return run_layers(spark, cfg, [name], only or tables, set(), run_id)
-
-            bronze_full, _ = timed("bronze full", lambda: layer("bronze", "full"), spark)
-            silver_full, _ = timed("silver full", lambda: layer("silver", "full"), spark)
-            _, period = timed("seed activity period", lambda: seed_step(1))
-            changed = sum(sum(c.values()) for c in period["changes"].values())
-            print(f"  {changed:,} row changes in the period")
-            timed("replicate cdc", lambda: Replicator(cfg, source, options).run())
-            bronze_inc, _ = timed("bronze incremental", lambda: layer("bronze", "inc"), spark, jobs)
-            silver_inc, _ = timed("silver incremental", lambda: layer("silver", "inc"), spark, jobs)
-            timed("silver noop rerun", lambda: layer("silver", "noop"), spark)
-            copied = print_rewrites(spark, cfg, tables)
-            print(f"  rows copied in all {copied:,}")
-
-            print(f"silver full: {silver_full:.1f} s (goal: <= 90 s at scale 1)")
+        print(f"silver full: {silver_full:.1f} s (goal: <= 90 s at scale 1)")
+        print(
+            f"incremental / full: bronze {bronze_inc / bronze_full:.0%}, "
+            f"silver {silver_inc / silver_full:.0%}, "
+            f"both {(bronze_inc + silver_inc) / (bronze_full + silver_full):.0%} (goal: <= 25%)"
+        )
+        for n in range(2, args.periods + 1):
+            lab.activity(n)
+            lab.replicate()
+            t0 = time.monotonic()
+            layer("bronze", f"inc{n}")
+            seconds = time.monotonic() - t0
+            layer("silver", f"inc{n}")
+            both = time.monotonic() - t0
+            copied = print_rewrites(spark, cfg, tables, quiet=True)
             print(
-                f"incremental / full: bronze {bronze_inc / bronze_full:.0%}, "
-                f"silver {silver_inc / silver_full:.0%}, "
-                f"both {(bronze_inc + silver_inc) / (bronze_full + silver_full):.0%} (goal: <= 25%)"
+                f"period {n:<3} bronze + silver incremental {seconds:5.1f} + {both - seconds:5.1f} s, "
+                f"rows copied {copied:,}",
+                flush=True,
             )
-            for n in range(2, args.periods + 1):
-                seed_step(n)
-                Replicator(cfg, source, options).run()
-                t0 = time.monotonic()
-                layer("bronze", f"inc{n}")
-                seconds = time.monotonic() - t0
-                layer("silver", f"inc{n}")
-                both = time.monotonic() - t0
-                copied = print_rewrites(spark, cfg, tables, quiet=True)
-                print(
-                    f"period {n:<3} bronze + silver incremental {seconds:5.1f} + {both - seconds:5.1f} s, "
-                    f"rows copied {copied:,}",
-                    flush=True,
-                )
-            if args.profile:
-                seed_step(args.periods + 1)
-                Replicator(cfg, source, options).run()
-                layer("bronze", "profile")
-                for name in tables:
-                    timed(f"  silver {name}", lambda n=name: layer("silver", "profile", [n]), spark)
-        finally:
-            if spark is not None:
-                spark.stop()
-            server.down()
+        if args.profile:
+            lab.activity(args.periods + 1)
+            lab.replicate()
+            layer("bronze", "profile")
+            for name in tables:
+                timed(f"  silver {name}", lambda n=name: layer("silver", "profile", [n]), spark)
     return 0
 
 
