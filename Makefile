@@ -20,7 +20,7 @@ export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(PY))
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: help bootstrap venv jars mariadb test demo lint format bench chaos spark-zip lambda-zip clean distclean \
+.PHONY: help bootstrap venv constraints jars mariadb test demo lint format bench chaos spark-zip lambda-zip clean distclean \
         tf-check workflows-check queries reconcile
 
 help:
@@ -32,6 +32,7 @@ help:
 	@echo "make queries   - run every named Athena query on the local gold tables"
 	@echo "make reconcile - compare the local lake with the source database"
 	@echo "make jars   - fetch the Delta and S3A jars into jars/ with Maven"
+	@echo "make constraints - write constraints.txt (every package version .venv holds) from .venv"
 	@echo "make spark-zip - build dist/emr/ (spark_jobs.zip, conf.zip, main.py) for EMR"
 	@echo "make lambda-zip - build dist/lambda_seed.zip, the seeding Lambda (handler and pymysql;"
 	@echo "                  RDS_CA_BUNDLE=FILE adds the CA bundle it verifies RDS with)"
@@ -42,11 +43,16 @@ help:
 bootstrap: venv jars mariadb
 
 venv: $(STAMP)
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[test,dev,airflow]'
+	$(PIP) install --quiet -c constraints.txt -e '.[test,dev,airflow]'
 	@touch $@
+
+# After a change of pyproject.toml's pins, once the tests pass: record every installed version.
+constraints: venv
+	{ sed -n '/^#/p' constraints.txt; $(PIP) freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 jars: $(JARS_STAMP) $(LOCALFS_JAR)
 $(JARS_STAMP): build/pom.xml
