@@ -45,7 +45,7 @@ def print_rewrites(spark, cfg, tables: list[str], quiet: bool = False) -> int:
     (printed unless `quiet`). Returns the rows those commits copied, over every table."""
     from delta.tables import DeltaTable
 
-    from spark_jobs.jobs.silver import history_path
+    from spark_jobs.jobs.silver_write import history_path
 
     paths = []
     for name in tables:

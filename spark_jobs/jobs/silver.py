@@ -14,15 +14,23 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, Row, SparkSession, Window
 from pyspark.sql import functions as F
 
 from spark_jobs import delta_io
 from spark_jobs.config import Config, Expectation, Table
 from spark_jobs.faults import crash_point
+from spark_jobs.jobs.silver_write import (
+    MAX_RECORDS_PER_FILE,
+    layout,
+    merge_wrote,
+    rows_per_file,
+    silver_stats,
+    write_history,
+)
 from spark_jobs.parallel import run_tables, table_parallelism
 from spark_jobs.run_log import RunRecord
-from spark_jobs.schemas import OP, QUARANTINE_SCHEMA, RUN_ID, VALID_FROM, history_schema, silver_schema
+from spark_jobs.schemas import OP, QUARANTINE_SCHEMA, RUN_ID, silver_schema
 from spark_jobs.session import is_small_batch, session_conf, small_batch, small_batch_rows
 from spark_jobs.transforms.silver import (
     VIOLATIONS,
@@ -34,7 +42,6 @@ from spark_jobs.transforms.silver import (
     key_predicate,
     latest_per_key,
     newer_than_target,
-    scd2_history,
     to_quarantine,
     to_silver_rows,
     with_reference_flags,
@@ -46,10 +53,6 @@ APP_ID = "silver"
 
 class ExpectationFailed(RuntimeError):
     """A `fail` expectation was broken; the message names the table, rule and keys."""
-
-
-def history_path(cfg: Config, table: str) -> str:
-    return cfg.env.table_path("silver", f"{table}_history")
 
 
 def quarantine_path(cfg: Config) -> str:
@@ -97,60 +100,9 @@ def _references(spark: SparkSession, cfg: Config, expectations) -> dict[str, Dat
     return refs
 
 
-def _write_history(
-    spark, cfg, table, changes, app_id, txn, run_id, rebuild: bool, touched=None, rows: int = 0
-) -> None:
-    """Rebuild the history of every key in `changes` (which holds those keys' whole change logs).
-
-    `rebuild`: `changes` is all of bronze; the table is replaced, laid out by key for about
-    `rows` rows. `touched`: the run's touched keys, listed; their versions are then replaced in
-    one overwrite that rewrites only the files holding them. Otherwise (too many keys to list)
-    one MERGE upserts the rebuilt versions and deletes the stale ones.
-    """
-    path = history_path(cfg, table.name)
-    delta_io.ensure_table(spark, path, history_schema(table), silver_stats(table))
-    rebuilt = scd2_history(changes, table, run_id)
-    keys = list(table.primary_key)
-    if rebuild:
-        delta_io.overwrite(_layout(rebuilt, keys, rows, _rows_per_file(cfg)), path, app_id, txn)
-        return
-    if touched is not None:
-        delta_io.overwrite(rebuilt, path, app_id, txn, replace_where=key_predicate(keys, touched))
-        return
-    # Replace the affected keys' versions in one MERGE: rebuilt versions upsert, stale ones delete.
-    existing = delta_io.read(spark, path)
-    affected = changes.select(*keys).distinct()
-    stale = (
-        existing.join(affected, on=keys, how="left_semi")
-        .join(rebuilt.select(*keys, VALID_FROM), on=[*keys, VALID_FROM], how="left_anti")
-        .withColumn("_delete", F.lit(True))
-    )
-    source = rebuilt.withColumn("_delete", F.lit(False)).unionByName(stale)
-    cond = f"{key_condition(keys)} AND t.{VALID_FROM} <=> s.{VALID_FROM}"
-    columns = [f.name for f in history_schema(table).fields]
-    delta_io.merge_once(
-        spark,
-        source,
-        path,
-        cond,
-        app_id,
-        txn,
-        matched_delete="s._delete",
-        matched_update="NOT s._delete",
-        update_set={c: f"s.{c}" for c in columns},
-        not_matched_insert="NOT s._delete",
-        insert_values={c: f"s.{c}" for c in columns},
-        deterministic_source=True,  # built from a pinned bronze version
-    )
-
-
 # Up to this many touched keys are listed in literal predicates (bronze read, history replace);
 # beyond it a broadcast join and a MERGE do the same work without a long predicate.
 MAX_LISTED_KEYS = 10_000
-# Rebuilt tables are written in files of about this many rows, each one range of keys
-# (`spark.silver_rows_per_file` in the environment's settings overrides it).
-ROWS_PER_FILE = 50_000
-MAX_RECORDS_PER_FILE = "spark.sql.files.maxRecordsPerFile"
 
 
 def _listed_keys(touched: DataFrame, keys: list[str]) -> list[tuple] | None:
@@ -165,22 +117,6 @@ def _listed_keys(touched: DataFrame, keys: list[str]) -> list[tuple] | None:
     except ValueError:
         return None  # a key type SQL literals cannot carry: join instead
     return values
-
-
-def silver_stats(table: Table) -> dict[str, str]:
-    """File statistics on what silver is filtered on: the key (MERGE, history replace, listed
-    keys) and the run id (the references a run wrote)."""
-    return delta_io.stats_on([*table.primary_key, RUN_ID])
-
-
-def _rows_per_file(cfg: Config) -> int:
-    return int(cfg.env.settings.get("spark", {}).get("silver_rows_per_file", ROWS_PER_FILE))
-
-
-def _layout(df: DataFrame, keys: list[str], rows: int, rows_per_file: int) -> DataFrame:
-    """Files of about `rows_per_file` rows, each holding one range of keys: a later MERGE or
-    replace of a few keys then prunes (by key statistics) and rewrites only the files in range."""
-    return df.repartitionByRange(max(1, -(-rows // rows_per_file)), *keys)
 
 
 def merge_table(
@@ -228,62 +164,17 @@ def _merge_table(
         record.target_version = delta_io.version(spark, silver_path)
         return record.finish("noop", f"bronze version {bronze_version} already applied")
 
-    keys = list(table.primary_key)
-    bronze = delta_io.read(spark, bronze_path, bronze_version)
     # A first run or a refresh rewrites the whole table; later runs change the touched keys only.
     rebuild = consumed < 0
-    touched_keys = None  # the touched keys, when they are few enough to list in predicates
-    if rebuild:
-        changes = bronze
-    else:
-        # Files the MERGE and the history replace write hold at most `silver_rows_per_file` rows:
-        # the file holding the newest keys, rewritten by every run with the run's new rows
-        # added, would otherwise grow by them run after run, and so would every run's copy of it.
-        file_cap.enter_context(session_conf(spark, {MAX_RECORDS_PER_FILE: str(_rows_per_file(cfg))}))
-        # A small batch until the touched keys prove otherwise.
-        batch_mode.enter_context(small_batch(spark, small_batch_rows(cfg) > 0))
-        touched = (
-            delta_io.read_changes(spark, bronze_path, consumed + 1, bronze_version)
-            .filter(F.col("_change_type") == "insert")
-            .select(*keys)
-        )
-        touched_keys = _listed_keys(touched, keys)
-        if not is_small_batch(cfg, None if touched_keys is None else len(touched_keys)):
-            batch_mode.close()  # compiled code for the rest
-        if touched_keys is not None:
-            # Few keys: a literal filter, so Delta skips bronze files by key range and the
-            # touched rows' full change logs are read without a join.
-            changes = bronze.filter(F.expr(key_predicate(keys, touched_keys)))
-        else:
-            changes = bronze.join(F.broadcast(touched.distinct()), on=keys, how="left_semi")
+    changes, touched_keys = _batch_changes(
+        spark, cfg, table, bronze_path, consumed, bronze_version, batch_mode, file_cap
+    )
     changes = hash_pii(changes, table.pii, salt).cache()
-
-    # `_n`: how many changes each key had, so one aggregation below also counts rows read.
-    latest = latest_per_key(changes.withColumn("_n", F.count("*").over(Window.partitionBy(*keys))), keys)
-    pre = tuple(e for e in table.expectations if not is_post_merge(e))
-    flagged = with_reference_flags(latest, table, _references(spark, cfg, pre), pre)
-    checked = evaluate_expectations(flagged, table, pre).cache()
-    policies = {e.policy for e in pre}
-    # A few listed keys: the same pass also collects the `warn` reference values of the rows the
-    # MERGE is to write (not quarantined, not deletes), for the count after every table merged.
+    # A few listed keys: the pass that counts the batch also collects the `warn` reference values
+    # of the rows the MERGE is to write (not quarantined, not deletes), for the count after every
+    # table merged.
     ref_columns = [] if written_refs is None or touched_keys is None else post_merge_columns(table)
-    writes = ~has_policy("quarantine") & (F.col(OP) != "D")
-    collected = [F.sum(writes.cast("long")).alias("_writes")] if ref_columns else []
-    collected += [
-        F.collect_list(F.when(writes, F.col(c))).alias(f"_refs_{i}") for i, c in enumerate(ref_columns)
-    ]
-    # One pass counts everything the run log needs.
-    counts = checked.agg(
-        F.count("*").alias("latest"),
-        F.sum("_n").alias("read"),
-        *[F.sum(has_policy(p).cast("long")).alias(p) for p in ("fail", "quarantine", "warn")],
-        *collected,
-    ).first()
-    if "fail" in policies and counts["fail"]:
-        failing = checked.filter(has_policy("fail"))
-        sample = [r[keys[0]] for r in failing.select(*keys).limit(5).collect()]
-        rules = sorted({v["rule"] for r in failing.select(VIOLATIONS).limit(100).collect() for v in r[0]})
-        raise ExpectationFailed(f"silver {table.name}: rule(s) {', '.join(rules)} failed for keys {sample}")
+    checked, counts = _check_batch(spark, cfg, table, changes, ref_columns)
     record.rows_read = int(counts["read"] or 0)
     record.rows_quarantined = int(counts["quarantine"] or 0)
     record.rows_warned = int(counts["warn"] or 0)
@@ -300,17 +191,16 @@ def _merge_table(
         delta_io.append_once(
             to_quarantine(quarantined, table, run_id), qpath, f"{app_id}:{table.name}", bronze_version
         )
-    applied = checked.filter(~has_policy("quarantine")).drop(VIOLATIONS)
     crash_point(f"silver:before_history:{table.name}")
 
     if table.scd == 2:
         history_input = changes
         if record.rows_quarantined:
-            bad_changes = quarantined.select(*keys, "_commit_ts", "_change_seq")
+            bad_changes = quarantined.select(*table.primary_key, "_commit_ts", "_change_seq")
             history_input = changes.join(
-                bad_changes, on=[*keys, "_commit_ts", "_change_seq"], how="left_anti"
+                bad_changes, on=[*table.primary_key, "_commit_ts", "_change_seq"], how="left_anti"
             )
-        _write_history(
+        write_history(
             spark,
             cfg,
             table,
@@ -320,38 +210,20 @@ def _merge_table(
             run_id,
             rebuild=rebuild,
             touched=touched_keys,
-            rows=int(counts["read"] or 0),
+            rows=record.rows_read,
         )
 
     crash_point(f"silver:before_merge:{table.name}")
-    columns = [f.name for f in silver_schema(table).fields]
+    applied = checked.filter(~has_policy("quarantine")).drop(VIOLATIONS)
     if rebuild:
-        state = _layout(
-            current_state(applied, table, run_id), keys, int(counts["latest"]), _rows_per_file(cfg)
-        )
+        keys = list(table.primary_key)
+        state = layout(current_state(applied, table, run_id), keys, int(counts["latest"]), rows_per_file(cfg))
         delta_io.overwrite(state, silver_path, app_id, bronze_version)
     else:
-        newer = newer_than_target()
-        condition = key_condition(keys)
-        if touched_keys is not None:
-            # A condition on the target alone lets Delta skip the files holding none of the keys.
-            condition += f" AND {key_predicate(keys, touched_keys, 't')}"
-        before_merge = delta_io.version(spark, silver_path) if ref_columns else None
-        delta_io.merge_once(
-            spark,
-            to_silver_rows(applied, table, run_id),
-            silver_path,
-            condition,
-            app_id,
-            bronze_version,
-            matched_delete=f"s.{OP} = 'D' AND NOT {newer_than_target('t', 's')}",
-            matched_update=f"s.{OP} <> 'D' AND {newer}",
-            update_set={c: f"s.{c}" for c in columns},
-            not_matched_insert=f"s.{OP} <> 'D'",
-            insert_values={c: f"s.{c}" for c in columns},
-            deterministic_source=True,  # built from a pinned bronze version
-        )
-        if ref_columns and _merge_wrote(spark, silver_path, before_merge, int(counts["_writes"] or 0)):
+        writes = int(counts["_writes"] or 0) if ref_columns else None
+        if _merge_changes(
+            spark, table, applied, silver_path, touched_keys, app_id, bronze_version, run_id, writes
+        ):
             written_refs[table.name] = {c: list(counts[f"_refs_{i}"]) for i, c in enumerate(ref_columns)}
     crash_point(f"silver:after_merge:{table.name}")
     record.rows_written = int(counts["latest"]) - record.rows_quarantined
@@ -365,17 +237,113 @@ def _merge_table(
     return record.finish("ok")
 
 
-def _merge_wrote(spark: SparkSession, path: str, before: int, rows: int) -> bool:
-    """True when the commit right after version `before` is a MERGE that inserted or updated
-    `rows` rows: every row the run applies, none held back by the sequence guard (a change
-    delivered again ties with the row it already wrote). No such commit (a rerun whose MERGE
-    was already applied commits nothing): False."""
-    info = delta_io.commit_info(spark, path, before + 1) or {}
-    metrics = info.get("operationMetrics") or {}
-    counted = ("numTargetRowsInserted", "numTargetRowsUpdated")
-    if info.get("operation") != "MERGE" or any(m not in metrics for m in counted):
-        return False
-    return sum(int(metrics[m]) for m in counted) == rows
+def _batch_changes(
+    spark: SparkSession,
+    cfg: Config,
+    table: Table,
+    bronze_path: str,
+    consumed: int,
+    bronze_version: int,
+    batch_mode: contextlib.ExitStack,
+    file_cap: contextlib.ExitStack,
+) -> tuple[DataFrame, list[tuple] | None]:
+    """The bronze rows a run applies, and the keys they touch when those are few enough to list
+    (else None). A rebuild (`consumed` < 0) applies all of bronze. An incremental run applies the
+    whole change logs of the keys bronze changed after version `consumed`; it enters its file cap
+    on `file_cap` and, while those keys are few, small batch mode on `batch_mode`."""
+    keys = list(table.primary_key)
+    bronze = delta_io.read(spark, bronze_path, bronze_version)
+    if consumed < 0:
+        return bronze, None
+    # Files the MERGE and the history replace write hold at most `silver_rows_per_file` rows:
+    # the file holding the newest keys, rewritten by every run with the run's new rows added,
+    # would otherwise grow by them run after run, and so would every run's copy of it.
+    file_cap.enter_context(session_conf(spark, {MAX_RECORDS_PER_FILE: str(rows_per_file(cfg))}))
+    # A small batch until the touched keys prove otherwise.
+    batch_mode.enter_context(small_batch(spark, small_batch_rows(cfg) > 0))
+    touched = (
+        delta_io.read_changes(spark, bronze_path, consumed + 1, bronze_version)
+        .filter(F.col("_change_type") == "insert")
+        .select(*keys)
+    )
+    touched_keys = _listed_keys(touched, keys)
+    if not is_small_batch(cfg, None if touched_keys is None else len(touched_keys)):
+        batch_mode.close()  # compiled code for the rest
+    if touched_keys is not None:
+        # Few keys: a literal filter, so Delta skips bronze files by key range and the touched
+        # rows' full change logs are read without a join.
+        return bronze.filter(F.expr(key_predicate(keys, touched_keys))), touched_keys
+    return bronze.join(F.broadcast(touched.distinct()), on=keys, how="left_semi"), None
+
+
+def _check_batch(
+    spark: SparkSession, cfg: Config, table: Table, changes: DataFrame, ref_columns: list[str]
+) -> tuple[DataFrame, Row]:
+    """The newest change per key with its expectations evaluated (cached), and one pass of counts
+    over it: changes read, keys, rows per policy and, given `ref_columns`, the rows to write
+    (`_writes`) and their values of those columns (`_refs_<i>`). Raises ExpectationFailed, naming
+    the rules and some keys, when a `fail` expectation is broken."""
+    keys = list(table.primary_key)
+    # `_n`: how many changes each key had, so the one aggregation also counts rows read.
+    latest = latest_per_key(changes.withColumn("_n", F.count("*").over(Window.partitionBy(*keys))), keys)
+    pre = tuple(e for e in table.expectations if not is_post_merge(e))
+    flagged = with_reference_flags(latest, table, _references(spark, cfg, pre), pre)
+    checked = evaluate_expectations(flagged, table, pre).cache()
+    writes = ~has_policy("quarantine") & (F.col(OP) != "D")
+    collected = [F.sum(writes.cast("long")).alias("_writes")] if ref_columns else []
+    collected += [
+        F.collect_list(F.when(writes, F.col(c))).alias(f"_refs_{i}") for i, c in enumerate(ref_columns)
+    ]
+    counts = checked.agg(
+        F.count("*").alias("latest"),
+        F.sum("_n").alias("read"),
+        *[F.sum(has_policy(p).cast("long")).alias(p) for p in ("fail", "quarantine", "warn")],
+        *collected,
+    ).first()
+    if any(e.policy == "fail" for e in pre) and counts["fail"]:
+        failing = checked.filter(has_policy("fail"))
+        sample = [r[keys[0]] for r in failing.select(*keys).limit(5).collect()]
+        rules = sorted({v["rule"] for r in failing.select(VIOLATIONS).limit(100).collect() for v in r[0]})
+        raise ExpectationFailed(f"silver {table.name}: rule(s) {', '.join(rules)} failed for keys {sample}")
+    return checked, counts
+
+
+def _merge_changes(
+    spark: SparkSession,
+    table: Table,
+    applied: DataFrame,
+    silver_path: str,
+    touched_keys: list[tuple] | None,
+    app_id: str,
+    bronze_version: int,
+    run_id: str,
+    writes: int | None,
+) -> bool:
+    """MERGE the newest change per key into the current state, a sequence guard keeping any newer
+    row. Given `writes` (the rows the run is to insert or update), True when the MERGE's commit
+    shows it wrote exactly those (merge_wrote); False otherwise."""
+    keys = list(table.primary_key)
+    columns = [f.name for f in silver_schema(table).fields]
+    condition = key_condition(keys)
+    if touched_keys is not None:
+        # A condition on the target alone lets Delta skip the files holding none of the keys.
+        condition += f" AND {key_predicate(keys, touched_keys, 't')}"
+    before = delta_io.version(spark, silver_path) if writes is not None else None
+    delta_io.merge_once(
+        spark,
+        to_silver_rows(applied, table, run_id),
+        silver_path,
+        condition,
+        app_id,
+        bronze_version,
+        matched_delete=f"s.{OP} = 'D' AND NOT {newer_than_target('t', 's')}",
+        matched_update=f"s.{OP} <> 'D' AND {newer_than_target()}",
+        update_set={c: f"s.{c}" for c in columns},
+        not_matched_insert=f"s.{OP} <> 'D'",
+        insert_values={c: f"s.{c}" for c in columns},
+        deterministic_source=True,  # built from a pinned bronze version
+    )
+    return writes is not None and merge_wrote(spark, silver_path, before, writes)
 
 
 def count_missing_references(

@@ -23,7 +23,8 @@ from local_aws.replicator import Faults, Options, Replicator, SourceSettings
 from local_aws.replicator.oracle import source_state
 from spark_jobs import delta_io, run_log
 from spark_jobs.config import Config, Table, load_config
-from spark_jobs.jobs.silver import history_path, quarantine_path
+from spark_jobs.jobs.silver import quarantine_path
+from spark_jobs.jobs.silver_write import history_path
 from spark_jobs.main import run_layers
 from spark_jobs.schemas import CHANGE_SEQ, COMMIT_TS, IS_CURRENT, RUN_ID, VALID_FROM, VALID_TO
 

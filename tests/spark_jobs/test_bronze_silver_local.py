@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 from spark_jobs import delta_io
 from spark_jobs.config import load_config
 from spark_jobs.jobs import silver as silver_job
+from spark_jobs.jobs.silver_write import history_path
 from spark_jobs.main import run_layers
 from spark_jobs.session import SMALL_BATCH_CONF
 from tests.rawfiles import client, product, seq, ts, write_raw
@@ -361,7 +362,7 @@ def test_incremental_runs_write_files_of_at_most_rows_per_file(spark, cfg, batch
         newest += 4
         files = _files(spark, path)
         assert max(rows for rows, _, _ in files) <= 10, files
-        history = delta_io.read(spark, silver_job.history_path(cfg, "clients"))
+        history = delta_io.read(spark, history_path(cfg, "clients"))
         history_files = history.groupBy(F.input_file_name()).count().collect()
         assert max(r["count"] for r in history_files) <= 10, history_files
     rows = silver(spark, cfg, "clients")

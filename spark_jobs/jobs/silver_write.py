@@ -1,0 +1,98 @@
+"""Writing silver tables: their layout (files by range of key) and file statistics, the SCD2
+history replace, and what a current-state MERGE is known to have written. Used by the silver job
+(spark_jobs/jobs/silver.py), which decides what each run writes."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from spark_jobs import delta_io
+from spark_jobs.config import Config, Table
+from spark_jobs.schemas import RUN_ID, VALID_FROM, history_schema
+from spark_jobs.transforms.silver import key_condition, key_predicate, scd2_history
+
+# Rebuilt tables are written in files of about this many rows, each one range of keys
+# (`spark.silver_rows_per_file` in the environment's settings overrides it).
+ROWS_PER_FILE = 50_000
+MAX_RECORDS_PER_FILE = "spark.sql.files.maxRecordsPerFile"
+
+
+def history_path(cfg: Config, table: str) -> str:
+    return cfg.env.table_path("silver", f"{table}_history")
+
+
+def silver_stats(table: Table) -> dict[str, str]:
+    """File statistics on what silver is filtered on: the key (MERGE, history replace, listed
+    keys) and the run id (the references a run wrote)."""
+    return delta_io.stats_on([*table.primary_key, RUN_ID])
+
+
+def rows_per_file(cfg: Config) -> int:
+    return int(cfg.env.settings.get("spark", {}).get("silver_rows_per_file", ROWS_PER_FILE))
+
+
+def layout(df: DataFrame, keys: list[str], rows: int, per_file: int) -> DataFrame:
+    """Files of about `per_file` rows, each holding one range of keys: a later MERGE or replace
+    of a few keys then prunes (by key statistics) and rewrites only the files in range."""
+    return df.repartitionByRange(max(1, -(-rows // per_file)), *keys)
+
+
+def write_history(
+    spark, cfg, table, changes, app_id, txn, run_id, rebuild: bool, touched=None, rows: int = 0
+) -> None:
+    """Rebuild the history of every key in `changes` (which holds those keys' whole change logs).
+
+    `rebuild`: `changes` is all of bronze; the table is replaced, laid out by key for about
+    `rows` rows. `touched`: the run's touched keys, listed; their versions are then replaced in
+    one overwrite that rewrites only the files holding them. Otherwise (too many keys to list)
+    one MERGE upserts the rebuilt versions and deletes the stale ones.
+    """
+    path = history_path(cfg, table.name)
+    delta_io.ensure_table(spark, path, history_schema(table), silver_stats(table))
+    rebuilt = scd2_history(changes, table, run_id)
+    keys = list(table.primary_key)
+    if rebuild:
+        delta_io.overwrite(layout(rebuilt, keys, rows, rows_per_file(cfg)), path, app_id, txn)
+        return
+    if touched is not None:
+        delta_io.overwrite(rebuilt, path, app_id, txn, replace_where=key_predicate(keys, touched))
+        return
+    # Replace the affected keys' versions in one MERGE: rebuilt versions upsert, stale ones delete.
+    existing = delta_io.read(spark, path)
+    affected = changes.select(*keys).distinct()
+    stale = (
+        existing.join(affected, on=keys, how="left_semi")
+        .join(rebuilt.select(*keys, VALID_FROM), on=[*keys, VALID_FROM], how="left_anti")
+        .withColumn("_delete", F.lit(True))
+    )
+    source = rebuilt.withColumn("_delete", F.lit(False)).unionByName(stale)
+    cond = f"{key_condition(keys)} AND t.{VALID_FROM} <=> s.{VALID_FROM}"
+    columns = [f.name for f in history_schema(table).fields]
+    delta_io.merge_once(
+        spark,
+        source,
+        path,
+        cond,
+        app_id,
+        txn,
+        matched_delete="s._delete",
+        matched_update="NOT s._delete",
+        update_set={c: f"s.{c}" for c in columns},
+        not_matched_insert="NOT s._delete",
+        insert_values={c: f"s.{c}" for c in columns},
+        deterministic_source=True,  # built from a pinned bronze version
+    )
+
+
+def merge_wrote(spark: SparkSession, path: str, before: int, rows: int) -> bool:
+    """True when the commit right after version `before` is a MERGE that inserted or updated
+    `rows` rows: every row the run applies, none held back by the sequence guard (a change
+    delivered again ties with the row it already wrote). No such commit (a rerun whose MERGE
+    was already applied commits nothing): False."""
+    info = delta_io.commit_info(spark, path, before + 1) or {}
+    metrics = info.get("operationMetrics") or {}
+    counted = ("numTargetRowsInserted", "numTargetRowsUpdated")
+    if info.get("operation") != "MERGE" or any(m not in metrics for m in counted):
+        return False
+    return sum(int(metrics[m]) for m in counted) == rows
