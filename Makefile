@@ -32,7 +32,7 @@ help:
 	@echo "make queries   - run every named Athena query on the local gold tables"
 	@echo "make reconcile - compare the local lake with the source database"
 	@echo "make jars   - fetch the Delta and S3A jars into jars/ with Maven"
-	@echo "make constraints - write constraints.txt (every package version .venv holds) from .venv"
+	@echo "make constraints - write constraints.txt and constraints-checkov.txt from .venv and .venv-checkov"
 	@echo "make spark-zip - build dist/emr/ (spark_jobs.zip, conf.zip, main.py) for EMR"
 	@echo "make lambda-zip - build dist/lambda_seed.zip, the seeding Lambda (handler and pymysql;"
 	@echo "                  RDS_CA_BUNDLE=FILE adds the CA bundle it verifies RDS with)"
@@ -50,9 +50,11 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $@
 
 # After a change of pyproject.toml's pins, once the tests pass: record every installed version.
-constraints: venv
+constraints: venv $(CHECKOV_STAMP)
 	{ sed -n '/^#/p' constraints.txt; $(PIP) freeze --exclude-editable; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
+	{ sed -n '/^#/p' $(CHECKOV_CONSTRAINTS); $(CHECKOV_VENV)/bin/pip freeze; } > $(CHECKOV_CONSTRAINTS).new
+	mv $(CHECKOV_CONSTRAINTS).new $(CHECKOV_CONSTRAINTS)
 
 jars: $(JARS_STAMP) $(LOCALFS_JAR)
 $(JARS_STAMP): build/pom.xml
@@ -129,11 +131,12 @@ chaos: bootstrap
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_PINS := checkov==3.3.30
+CHECKOV_CONSTRAINTS := constraints-checkov.txt
 
-$(CHECKOV_STAMP): Makefile
+$(CHECKOV_STAMP): Makefile $(CHECKOV_CONSTRAINTS)
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
-	$(CHECKOV_VENV)/bin/pip install --quiet $(CHECKOV_PINS)
+	$(CHECKOV_VENV)/bin/pip install --quiet -c $(CHECKOV_CONSTRAINTS) $(CHECKOV_PINS)
 	@touch $@
 
 # terraform fmt runs through terraform/scripts/tf.py: a `terraform` on PATH when there is one,
