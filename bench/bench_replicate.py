@@ -136,7 +136,7 @@ def main() -> int:
             counts = create_and_fill(conn, database, cfg, args.scale)
             rows = sum(counts.values())
             print(f"source: {rows:,} rows at scale {args.scale} ({time.monotonic() - t0:.1f}s to generate)")
-            source = SourceSettings(info.host, info.port, info.user, info.password, database)
+            source = SourceSettings.of(info, database)
             options = Options(target=str(Path(tmp) / "raw"))
 
             t0 = time.monotonic()

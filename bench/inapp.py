@@ -74,7 +74,7 @@ def bench_lake(prefix: str) -> Iterator[BenchLake]:
             admin = info.connect(database="", autocommit=True)
             with admin, admin.cursor() as cur:
                 cur.execute(f"CREATE DATABASE IF NOT EXISTS `{DATABASE}`")
-            source = SourceSettings(info.host, info.port, info.user, info.password, DATABASE)
+            source = SourceSettings.of(info, DATABASE)
             lake = BenchLake(cfg, info, source, tmp)
             yield lake
         finally:

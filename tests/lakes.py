@@ -37,7 +37,7 @@ def seeded_lake(
     with admin, admin.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
         cur.execute(f"CREATE DATABASE `{database}`")
-    source = SourceSettings(mysql.host, mysql.port, mysql.user, mysql.password, database)
+    source = SourceSettings.of(mysql, database)
     try:
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("LAKEHOUSE_ROOT", str(root))

@@ -69,6 +69,24 @@ class Transaction:
     new_columns: dict[str, dict[str, pa.DataType]] = field(default_factory=dict)
 
 
+def binlog_reader(
+    source: SourceSettings, server_id: int, log_file: str, log_pos: int, **options
+) -> BinLogStreamReader:
+    """A non-blocking reader of `source`'s binlog from (`log_file`, `log_pos`) to its current end,
+    requested by file and position (see above: not in `is_mariadb` mode); `options` are
+    BinLogStreamReader's (only_events, only_schemas, only_tables, ...)."""
+    return BinLogStreamReader(
+        connection_settings=source.binlog_connection_settings(),
+        server_id=server_id,
+        log_file=log_file,
+        log_pos=log_pos,
+        resume_stream=True,
+        blocking=False,
+        is_mariadb=False,
+        **options,
+    )
+
+
 class BinlogReader:
     """Reads committed transactions of the replicated tables from a binlog position onwards."""
 
@@ -105,17 +123,14 @@ class BinlogReader:
 
     def transactions(self) -> Iterator[Transaction]:
         """Drain the binlog up to its current end (non-blocking), one transaction at a time."""
-        self._stream = BinLogStreamReader(
-            connection_settings=self.source.binlog_connection_settings(),
-            server_id=self.server_id,
-            log_file=self.file,
-            log_pos=self.pos,
-            resume_stream=True,
-            blocking=False,
+        self._stream = binlog_reader(
+            self.source,
+            self.server_id,
+            self.file,
+            self.pos,
             only_events=_EVENTS,
             only_schemas=[self.source.database],
             only_tables=sorted(self.known),
-            is_mariadb=False,
             enable_logging=False,
             # Table maps are decoded once per table id; ALTER TABLE gives the table a new id, so
             # added columns are still seen (tested).

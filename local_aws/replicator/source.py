@@ -43,6 +43,13 @@ class SourceSettings:
     def label(self) -> str:
         return f"{self.host}:{self.port}/{self.database}"
 
+    @classmethod
+    def of(cls, info: MySQLConnectionInfo, database: str | None = None) -> SourceSettings:
+        """Settings for the server `info` reaches, on `database` (default: `info`'s own)."""
+        return cls(
+            info.host, info.port, info.user, info.password, info.database if database is None else database
+        )
+
     def connect(self, **kwargs) -> pymysql.Connection:
         info = MySQLConnectionInfo(self.host, self.port, self.user, self.password, self.database)
         try:

@@ -88,7 +88,7 @@ def lake(mysql, spark, tmp_path_factory):
         cur.execute(f"CREATE DATABASE `{database}`")
         cur.execute("SHOW MASTER STATUS")
         file, pos = cur.fetchone()[:2]
-    source = SourceSettings(mysql.host, mysql.port, mysql.user, mysql.password, database)
+    source = SourceSettings.of(mysql, database)
     try:
         yield Lake(load_config("local"), source, (str(file), int(pos)))
     finally:

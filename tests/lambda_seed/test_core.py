@@ -12,8 +12,9 @@ import lambda_seed
 from lambda_seed import generator
 from lambda_seed.core import META_DB
 from lambda_seed.events import EventError, SeedError
+from local_aws.replicator import SourceSettings
+from local_aws.replicator.cdc import binlog_reader
 from spark_jobs.config import load_config
-from tests.binlog import binlog_stream
 
 SCALE = 0.01
 TABLES = ("sales_people", "clients", "client_addresses", "products", "sales", "sales_items")
@@ -216,8 +217,8 @@ def test_activity_inserts_updates_and_deletes_and_counts_them(seed_db, mysql):
     assert changes["clients"]["insert"] == observed["clients"][0]
 
     # In the binlog (what CDC reads), some rows change more than once in the transaction.
-    stream = binlog_stream(
-        mysql,
+    stream = binlog_reader(
+        SourceSettings.of(mysql),
         4343,
         binlog_file,
         binlog_pos,

@@ -7,7 +7,8 @@ import os
 from pymysqlreplication.row_event import WriteRowsEvent
 
 from local_aws.mariadb import LocalMariaDB, free_port
-from tests.binlog import binlog_stream
+from local_aws.replicator import SourceSettings
+from local_aws.replicator.cdc import binlog_reader
 
 
 def test_writes_a_row_and_sees_it_in_the_binlog(mysql):
@@ -28,8 +29,8 @@ def test_writes_a_row_and_sees_it_in_the_binlog(mysql):
         cur.execute("SELECT note FROM smoke WHERE id = 7")
         assert cur.fetchone() == ("hello",)
 
-    stream = binlog_stream(
-        mysql, 4242, log_file, log_pos, only_events=[WriteRowsEvent], only_tables=["smoke"]
+    stream = binlog_reader(
+        SourceSettings.of(mysql), 4242, log_file, log_pos, only_events=[WriteRowsEvent], only_tables=["smoke"]
     )
     try:
         rows = [(e.table, r["values"]) for e in stream for r in e.rows]

@@ -24,7 +24,7 @@ def new_source(mysql: MySQLConnectionInfo, cfg: Config, prefix: str = "rt") -> S
         cur.execute(f"CREATE DATABASE `{database}`")
         for table in cfg.tables.values():
             cur.execute(create_table_sql(database, table))
-    return SourceSettings(mysql.host, mysql.port, mysql.user, mysql.password, database)
+    return SourceSettings.of(mysql, database)
 
 
 def create_table_sql(database: str, table: Table) -> str:

@@ -9,11 +9,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from local_aws.replicator import fullload
+from local_aws.replicator import SourceSettings, fullload
+from local_aws.replicator.cdc import binlog_reader
 from local_aws.replicator.checkpoint import CHECKPOINT_KEY
 from local_aws.replicator.contract import cdc_name_ms, file_schema, full_load_seq, is_full_load_name
 from local_aws.replicator.oracle import changes, replay, source_state
-from tests.binlog import binlog_stream
 from tests.local_aws.replicator.sourcedb import (
     activity,
     assert_replica_equals_source,
@@ -234,7 +234,9 @@ def test_fast_row_decoder_agrees_with_the_library(mysql, column_sql, values):
 
     def read(fast: bool) -> list:
         events = [WriteRowsEvent, UpdateRowsEvent]
-        stream = binlog_stream(mysql, 777, log_file, log_pos, only_events=events, only_schemas=["rowdecode"])
+        stream = binlog_reader(
+            SourceSettings.of(mysql), 777, log_file, log_pos, only_events=events, only_schemas=["rowdecode"]
+        )
         out = []
         try:
             for e in stream:
