@@ -4,7 +4,10 @@ On AWS, Glue crawlers (or the DDL in sql/athena/ddl/) register each gold model a
 table and analysts run the named queries of sql/athena/queries/ in Athena engine v3 (Trino SQL).
 Locally the same files are parsed with sqlglot as Trino SQL and written out as Spark SQL; each
 DDL file becomes a temporary view over its Delta folder under the local gold layer, and each file
-of sql/athena/views/ a temporary view on top. Nothing here changes the lake.
+of sql/athena/views/ a temporary view on top. The run log, which the gold crawler catalogues in
+the gold database on AWS, is registered the same way from sql/athena/ops/ddl/ (under the local ops
+zone); sql/athena/ops/queries/ holds the operators' questions about it. Nothing here changes the
+lake.
 """
 
 from __future__ import annotations
@@ -20,8 +23,13 @@ from sqlglot.errors import ParseError
 from spark_jobs.config import REPO_ROOT, Config
 
 SQL_DIR = REPO_ROOT / "sql" / "athena"
-# The DDL's only variable: the gold layer's location, without a trailing slash.
+# The DDL's variables: the gold layer's and the ops zone's locations, without a trailing slash.
 GOLD_ROOT_VAR = "gold_root"
+OPS_ROOT_VAR = "ops_root"
+ROOT_LAYERS = {GOLD_ROOT_VAR: "gold", OPS_ROOT_VAR: "ops"}
+# The ops tables' DDL and the operators' queries, under SQL_DIR.
+OPS_DDL = "ops/ddl"
+OPS_QUERIES = "ops/queries"
 _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -31,19 +39,18 @@ class SqlFileError(RuntimeError):
 
 @dataclass(frozen=True)
 class TableDef:
-    """A gold table as its DDL file registers it."""
+    """A gold (or ops) table as its DDL file registers it."""
 
     name: str
-    location: str  # with ${gold_root} unexpanded
+    location: str  # with ${gold_root} or ${ops_root} unexpanded
     file: Path
+    layer: str = "gold"  # or "ops"
 
     def path(self, cfg: Config) -> str:
-        gold = cfg.env.paths["gold"].rstrip("/")
-
         def sub(m: re.Match) -> str:
-            if m.group(1) != GOLD_ROOT_VAR:
+            if m.group(1) not in ROOT_LAYERS:
                 raise SqlFileError(f"{self.file}: unknown variable ${{{m.group(1)}}} in LOCATION")
-            return gold
+            return cfg.env.paths[ROOT_LAYERS[m.group(1)]].rstrip("/")
 
         return _VAR_RE.sub(sub, self.location).rstrip("/")
 
@@ -101,10 +108,11 @@ def _single(path: Path, read: str = "trino") -> exp.Expression:
     return statements[0]
 
 
-def table_definitions(sql_dir: Path = SQL_DIR) -> dict[str, TableDef]:
-    """The gold tables of sql/athena/ddl/*.sql (native Delta tables: LOCATION and table_type only)."""
+def table_definitions(sql_dir: Path = SQL_DIR, folder: str = "ddl") -> dict[str, TableDef]:
+    """The gold tables of sql/athena/ddl/*.sql (native Delta tables: LOCATION and table_type only);
+    `folder="ops/ddl"` gives the ops tables (the run log)."""
     tables = {}
-    for path in sorted((sql_dir / "ddl").glob("*.sql")):
+    for path in sorted((sql_dir / folder).glob("*.sql")):
         stmt = _single(path, read="athena")  # Athena DDL is Hive-flavoured, its queries Trino
         if not isinstance(stmt, exp.Create) or (stmt.args.get("kind") or "").upper() != "TABLE":
             raise SqlFileError(f"{_rel(path)}: expected CREATE EXTERNAL TABLE")
@@ -123,7 +131,8 @@ def table_definitions(sql_dir: Path = SQL_DIR) -> dict[str, TableDef]:
         name = stmt.this.name
         if name in tables:
             raise SqlFileError(f"{_rel(path)}: table {name} is also defined in {_rel(tables[name].file)}")
-        tables[name] = TableDef(name=name, location=location, file=path)
+        layer = "ops" if folder == OPS_DDL else "gold"
+        tables[name] = TableDef(name=name, location=location, file=path, layer=layer)
     return tables
 
 
@@ -160,6 +169,12 @@ class LocalAthena:
         self.cfg = cfg
         self.sql_dir = Path(sql_dir)
         self.tables = table_definitions(self.sql_dir)
+        for name, table in table_definitions(self.sql_dir, OPS_DDL).items():
+            if name in self.tables:
+                raise SqlFileError(
+                    f"{_rel(table.file)}: table {name} is also defined in {_rel(self.tables[name].file)}"
+                )
+            self.tables[name] = table
         self.views = view_definitions(self.sql_dir)
 
     def known(self) -> list[str]:
@@ -177,9 +192,10 @@ class LocalAthena:
                 table = self.tables[name]
                 path = table.path(self.cfg)
                 if not delta_io.exists(self.spark, path):
+                    run = "lakehouse run --layers gold" if table.layer == "gold" else "lakehouse run"
                     raise SqlFileError(
                         f"{_rel(file)}: table {name} has no Delta table at {path} "
-                        f"(declared in {_rel(table.file)}); run `lakehouse run --layers gold` first"
+                        f"(declared in {_rel(table.file)}); run `{run}` first"
                     )
                 delta_io.read(self.spark, path).createOrReplaceTempView(name)
             elif name in self.views:
@@ -191,8 +207,8 @@ class LocalAthena:
                 self._sql(to_spark_sql(view.query), view.file).createOrReplaceTempView(name)
             else:
                 raise SqlFileError(
-                    f"{_rel(file)}: table {name!r} is neither a gold table (sql/athena/ddl) nor a view "
-                    f"(sql/athena/views); known: {', '.join(self.known())}"
+                    f"{_rel(file)}: table {name!r} is neither a gold table (sql/athena/ddl), an ops table "
+                    f"({OPS_DDL}) nor a view (sql/athena/views); known: {', '.join(self.known())}"
                 )
 
     def _sql(self, sql: str, file: Path):
@@ -237,14 +253,17 @@ class LocalAthena:
 
 
 def resolve_query(path: Path | str, sql_dir: Path = SQL_DIR) -> Path:
-    """A path as given, or the name of a named query (`top_products_by_month`)."""
+    """A path as given, or the name of a named query (`top_products_by_month`) or of an ops query
+    (`recent_runs`, in sql/athena/ops/queries)."""
     p = Path(path)
     if p.is_file():
         return p
-    named = sql_dir / "queries" / (p.name if p.suffix == ".sql" else f"{p.name}.sql")
-    if named.is_file():
-        return named
-    raise SqlFileError(f"{path}: no such SQL file (nor a named query in {_rel(sql_dir / 'queries')})")
+    for folder in ("queries", OPS_QUERIES):
+        named = sql_dir / folder / (p.name if p.suffix == ".sql" else f"{p.name}.sql")
+        if named.is_file():
+            return named
+    folders = f"{_rel(sql_dir / 'queries')} or {_rel(sql_dir / OPS_QUERIES)}"
+    raise SqlFileError(f"{path}: no such SQL file (nor a query in {folders})")
 
 
 TIMESTAMP_FORMAT = "yyyy-MM-dd HH:mm:ss.SSSSSS"

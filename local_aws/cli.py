@@ -14,7 +14,7 @@ import sys
 from spark_jobs.config import ConfigError
 
 # Sub-command modules, in the order `lakehouse --help` lists them.
-COMMANDS = ("mysql", "seed", "replicate", "run", "sql", "reconcile", "demo", "package")
+COMMANDS = ("mysql", "seed", "replicate", "run", "runs", "sql", "reconcile", "demo", "package")
 
 
 class CommandError(RuntimeError):

@@ -124,12 +124,19 @@ locals {
     silver = local.table_names
     gold   = local.gold_model_names
   }
+  # The run log (spark_jobs/run_log.py), catalogued by the gold crawler beside the models so that
+  # operators query it in Athena like any gold table. conf/env/aws.yaml keeps the ops zone in the
+  # gold bucket, which the crawler reads and Lake Formation registers (check in main.tf).
+  ops_catalogued = ["pipeline_runs"]
   # A crawler needs at least one target: no gold crawler until conf/gold.yaml has models.
   crawlers = {
     for layer, tables in local.layer_tables :
     replace(templatestring(local.o.glue.crawler_name, local.name_values), "{layer}", layer) => {
       layer = layer
-      paths = [for t in tables : "${local.layer_uris[layer]}/${t}/"]
+      paths = concat(
+        [for t in tables : "${local.layer_uris[layer]}/${t}/"],
+        layer == "gold" ? [for t in local.ops_catalogued : "${local.layer_uris.ops}/${t}/"] : [],
+      )
     } if length(tables) > 0
   }
 

@@ -1,8 +1,9 @@
 """`lakehouse demo`: the whole local story, step by step, with a summary table at the end.
 
 MariaDB up, seed init, replicate (full load), bronze -> silver -> gold, then for each activity
-period: seed activity, replicate (CDC), an incremental run; reconcile against MySQL, the Athena
-queries of sql/athena/queries run locally, and a summary of rows per layer and step timings.
+period: seed activity, replicate (CDC), an incremental run; the run log (`lakehouse runs`),
+reconcile against MySQL, the Athena queries of sql/athena/queries run locally, and a summary of
+rows per layer and step timings.
 
 The demo starts over each time: it empties the source database and removes the lake's layers
 (never the MariaDB data folder or the PII salt), so `make demo` can run again and again. It does
@@ -154,6 +155,8 @@ def run(args) -> int:
             )
             _step(results, f"replicate (CDC {period})", lambda: _cli("replicate") or "raw files written")
             _step(results, f"incremental run {period}", lambda: _cli("run") or "done")
+        runs = args.periods + 1
+        _step(results, "the run log", lambda: _cli("runs", "--last", str(runs)) or f"the last {runs} runs")
         if "reconcile" in COMMANDS:
             _step(results, "reconcile with MySQL", lambda: _cli("reconcile") or "every check passed")
         if "sql" in COMMANDS and QUERY_DIR.is_dir():

@@ -222,6 +222,11 @@ def test_rerun_without_new_files_writes_nothing(spark, lake):
     )
     assert logged.count() == 2 * len(lake.cfg.tables)
     assert logged.agg(F.sum(F.coalesce("rows_written", F.lit(0)))).first()[0] == 0
+    # `lakehouse runs` reads it back: this run on top, a noop of bronze and silver over every table.
+    newest = run_log.summaries(spark, lake.cfg.env.paths["ops"], last=2)
+    assert (newest[0]["run_id"], newest[0]["status"], newest[0]["jobs"]) == (run_id, "noop", "bronze,silver")
+    assert (newest[0]["tables"], newest[0]["rows_written"]) == (2 * len(lake.cfg.tables), 0)
+    assert newest[1]["status"] in ("ok", "quarantined") and newest[1]["rows_written"] > 0
 
 
 @pytest.mark.parametrize("name", ["clients"])

@@ -18,7 +18,13 @@ from spark_jobs.config import DEFAULT_CONF_DIR, gold_models, load_config
 
 REPO = DEFAULT_CONF_DIR.parent
 DEMO_ARGS = ("--scale", "0.01", "--periods", "1", "--show", "2")
-STEPS = ("seed init (scale 0.01)", "replicate (full load)", "incremental run 1", "reconcile with MySQL")
+STEPS = (
+    "seed init (scale 0.01)",
+    "replicate (full load)",
+    "incremental run 1",
+    "the run log",
+    "reconcile with MySQL",
+)
 SUMMARY_ROW = re.compile(r"^(\w+)\s+(\d+)\s+([\d,]+)$", re.M)
 
 
@@ -50,6 +56,9 @@ def test_demo_runs_every_step_and_reconciles(lake_root):
     for step in STEPS:
         assert f"==> {step}" in out, step
     assert "every check passed" in out
+    # The run log holds the full run and the incremental one, both ok, newest first.
+    logged = re.findall(r"^(\d{8}T\d{6}-[0-9a-f]{8}) \|.*\| bronze,silver,gold \| (\w+) ", out, re.M)
+    assert [status for _, status in logged] == ["ok", "ok"] and logged[0][0] > logged[1][0]
     assert len(re.findall(r"^--- sql/athena/queries/\S+\.sql$", out, re.M)) == len(
         list((REPO / "sql" / "athena" / "queries").glob("*.sql"))
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from spark_jobs import run_log
 from spark_jobs.config import load_environment
 from tests.terraform.tfhelpers import CONF, evaluate_conf, load_yaml
 
@@ -74,10 +75,10 @@ def test_one_crawler_per_layer_with_every_table(conf):
         assert crawler["layer"] == layer
         tables = [p.rstrip("/").rsplit("/", 1)[1] for p in crawler["paths"]]
         assert tables == TABLES
-    # The gold crawler holds one target per model of conf/gold.yaml.
+    # The gold crawler holds one target per model of conf/gold.yaml, and the run log.
     models = sorted(yaml.safe_load((CONF / "gold.yaml").read_text())["models"])
     gold = [p.rstrip("/").rsplit("/", 1)[1] for p in crawlers["lakehouse-test-gold"]["paths"]]
-    assert gold == models
+    assert gold == [*models, "pipeline_runs"]
 
 
 def test_crawlers_target_where_the_spark_jobs_write(conf, monkeypatch):
@@ -87,7 +88,12 @@ def test_crawlers_target_where_the_spark_jobs_write(conf, monkeypatch):
     for crawler in conf["crawlers"].values():
         for path in crawler["paths"]:
             table = path.rstrip("/").rsplit("/", 1)[1]
-            assert path == env.table_path(crawler["layer"], table) + "/"
+            layer = "ops" if table == run_log.RUN_LOG_TABLE else crawler["layer"]
+            assert path == env.table_path(layer, table) + "/"
+    # The run log is where the jobs write it, in the gold bucket the crawler reads.
+    gold = conf["crawlers"]["lakehouse-test-gold"]["paths"]
+    assert run_log.run_log_path(env.paths["ops"]) + "/" in gold
+    assert env.paths["ops"].startswith(f"s3://{conf['bucket_names']['gold']}/")
 
 
 def test_lake_buckets_come_from_the_aws_environment(conf, monkeypatch):
@@ -142,7 +148,10 @@ def test_gold_models_get_crawlers_and_sql_files_named_queries(tmp_path):
     assert conf["gold_model_names"] == ["dim_date", "fact_sales"]
     assert conf["crawlers"]["lakehouse-test-gold"] == {
         "layer": "gold",
-        "paths": [f"s3://{BUCKET_PREFIX}-gold/{m}/" for m in ("dim_date", "fact_sales")],
+        "paths": [
+            *(f"s3://{BUCKET_PREFIX}-gold/{m}/" for m in ("dim_date", "fact_sales")),
+            f"s3://{BUCKET_PREFIX}-gold/_ops/pipeline_runs/",
+        ],
     }
     assert conf["athena_named_queries"] == {
         "top_clients": {
