@@ -12,29 +12,29 @@ def register(sub) -> None:
     p = sub.add_parser(
         "runs",
         help="show the run log: the last runs, or every job and table of one run",
-        description="Read the run log, the Delta table <ops>/pipeline_runs. Without RUN_ID: one line "
-        "per run, newest first, with its jobs, status and rows. With RUN_ID (or a prefix naming one "
-        "run): one line per job and table of that run.",
+        description="Read the local lake's run log, the Delta table <ops>/pipeline_runs (on AWS, query "
+        "it with Athena: sql/athena/ops). Without RUN_ID: one line per run, newest first, with its "
+        "jobs, status and rows. With RUN_ID (or a prefix naming one run): one line per job and table "
+        "of that run.",
     )
     p.add_argument("run_id", nargs="?", metavar="RUN_ID", help="a run id, or a prefix that names one run")
     p.add_argument("--last", type=int, default=10, metavar="N", help="runs to list (default 10)")
     p.add_argument("--failed", action="store_true", help="list only runs with a failed job or table")
     p.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
-    p.add_argument("--env", default="local", help="environment in conf/env (default: local)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from local_aws.athena import format_table
+    from local_aws.runtime import local_config
     from spark_jobs import run_log
-    from spark_jobs.config import load_config
     from spark_jobs.session import build_spark
 
     if args.last < 1:
         raise CommandError(f"--last must be at least 1, got {args.last}")
     if args.run_id is not None and args.failed:
         raise CommandError("--failed lists runs; it does not go with a RUN_ID")
-    cfg = load_config(args.env)
+    cfg = local_config()
     ops = cfg.env.paths["ops"]
     spark = build_spark("lakehouse-runs")
     try:
