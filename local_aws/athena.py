@@ -4,9 +4,10 @@ On AWS, Glue crawlers (or the DDL in sql/athena/ddl/) register each gold model a
 table and analysts run the named queries of sql/athena/queries/ in Athena engine v3 (Trino SQL).
 Locally the same files are parsed with sqlglot as Trino SQL and written out as Spark SQL; each
 DDL file becomes a temporary view over its Delta folder under the local gold layer, and each file
-of sql/athena/views/ a temporary view on top. The run log, which the gold crawler catalogues in
-the gold database on AWS, is registered the same way from sql/athena/ops/ddl/ (under the local ops
-zone); sql/athena/ops/queries/ holds the operators' questions about it. Nothing here changes the
+of sql/athena/views/ a temporary view on top. The run log and the quarantine, which the gold
+crawler catalogues in the gold database on AWS, are registered the same way from
+sql/athena/ops/ddl/ (under the local ops zone); sql/athena/ops/queries/ holds the operators'
+questions about them. Nothing here changes the
 lake.
 """
 
@@ -110,7 +111,7 @@ def _single(path: Path, read: str = "trino") -> exp.Expression:
 
 def table_definitions(sql_dir: Path = SQL_DIR, folder: str = "ddl") -> dict[str, TableDef]:
     """The gold tables of sql/athena/ddl/*.sql (native Delta tables: LOCATION and table_type only);
-    `folder="ops/ddl"` gives the ops tables (the run log)."""
+    `folder="ops/ddl"` gives the ops tables (the run log and the quarantine)."""
     tables = {}
     for path in sorted((sql_dir / folder).glob("*.sql")):
         stmt = _single(path, read="athena")  # Athena DDL is Hive-flavoured, its queries Trino

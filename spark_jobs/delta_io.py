@@ -34,6 +34,8 @@ TABLE_PROPERTIES = {
 # declares instead which columns each table is filtered on (file skipping needs stats on those
 # only), and none for its operational tables.
 NO_STATS = {"delta.dataSkippingNumIndexedCols": "0"}
+# The ops zone's append-only tables (run log, quarantine): no change feed, no statistics.
+OPS_TABLE_PROPERTIES = {"delta.enableChangeDataFeed": "false", **NO_STATS}
 
 
 def stats_on(columns) -> dict[str, str]:

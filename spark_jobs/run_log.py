@@ -91,9 +91,7 @@ def write(spark: SparkSession, ops_path: str, records: list[RunRecord]) -> None:
     if not records:
         return
     path = run_log_path(ops_path)
-    delta_io.ensure_table(
-        spark, path, RUN_LOG_SCHEMA, {"delta.enableChangeDataFeed": "false", **delta_io.NO_STATS}
-    )
+    delta_io.ensure_table(spark, path, RUN_LOG_SCHEMA, delta_io.OPS_TABLE_PROPERTIES)
     rows = [asdict(r.finish() if r.ended_at is None else r) for r in records]
     delta_io.rows_frame(spark, rows, RUN_LOG_SCHEMA).write.format("delta").mode("append").save(path)
 

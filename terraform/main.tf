@@ -202,12 +202,12 @@ check "dag_crawlers_exist" {
   }
 }
 
-# The gold crawler catalogues the run log from the ops zone (local.ops_catalogued): the crawler
-# reads, and Lake Formation registers, the gold bucket only.
+# The gold crawler catalogues the run log and the quarantine from the ops zone
+# (local.ops_catalogued): the crawler reads, and Lake Formation registers, the gold bucket only.
 check "run_log_in_gold_bucket" {
   assert {
     condition     = startswith(local.layer_uris.ops, "s3://${local.bucket_names.gold}/")
-    error_message = "conf/env/aws.yaml layers.ops (${local.layer_uris.ops}) must be a folder of the gold bucket s3://${local.bucket_names.gold}: the gold crawler catalogues the run log there."
+    error_message = "conf/env/aws.yaml layers.ops (${local.layer_uris.ops}) must be a folder of the gold bucket s3://${local.bucket_names.gold}: the gold crawler catalogues the run log and the quarantine there."
   }
 }
 

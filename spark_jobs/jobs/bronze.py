@@ -161,12 +161,7 @@ def _ingest_table(
         now = utcnow()
         qrows = [(table.name, path, reason, run_id, now) for path, reason in sorted(bad.items())]
         qpath = quarantine_files_path(cfg)
-        delta_io.ensure_table(
-            spark,
-            qpath,
-            QUARANTINED_FILES_SCHEMA,
-            {"delta.enableChangeDataFeed": "false", **delta_io.NO_STATS},
-        )
+        ensure_quarantine(spark, cfg)
         delta_io.append_once(
             delta_io.rows_frame(spark, qrows, QUARANTINED_FILES_SCHEMA),
             qpath,
@@ -204,8 +199,17 @@ def _ingest_table(
     return record.finish("ok" if not bad else "quarantined", message)
 
 
+def ensure_quarantine(spark: SparkSession, cfg: Config) -> None:
+    """The quarantine of files, empty until one is quarantined: a table from the first run on, so
+    that it can always be queried (sql/athena/ops; the gold crawler catalogues it on AWS)."""
+    delta_io.ensure_table(
+        spark, quarantine_files_path(cfg), QUARANTINED_FILES_SCHEMA, delta_io.OPS_TABLE_PROPERTIES
+    )
+
+
 def run(spark: SparkSession, cfg: Config, tables: list[str], run_id: str) -> list[RunRecord]:
     """Ingest every table; tables are independent, so they run side by side."""
+    ensure_quarantine(spark, cfg)
     return run_tables(
         spark,
         "bronze",

@@ -59,6 +59,12 @@ def quarantine_path(cfg: Config) -> str:
     return f"{cfg.env.paths['ops'].rstrip('/')}/quarantine_rows"
 
 
+def ensure_quarantine(spark: SparkSession, cfg: Config) -> None:
+    """The quarantine of rows, empty until one is quarantined: a table from the first run on, so
+    that it can always be queried (sql/athena/ops; the gold crawler catalogues it on AWS)."""
+    delta_io.ensure_table(spark, quarantine_path(cfg), QUARANTINE_SCHEMA, delta_io.OPS_TABLE_PROPERTIES)
+
+
 def dependency_order(cfg: Config, names: list[str]) -> list[str]:
     """Referenced tables first, so referential checks see this run's parents."""
     ordered: list[str] = []
@@ -185,9 +191,7 @@ def _merge_table(
     app_id = f"{APP_ID}:refresh:{run_id}" if full_refresh else APP_ID
     if record.rows_quarantined:
         qpath = quarantine_path(cfg)
-        delta_io.ensure_table(
-            spark, qpath, QUARANTINE_SCHEMA, {"delta.enableChangeDataFeed": "false", **delta_io.NO_STATS}
-        )
+        ensure_quarantine(spark, cfg)
         delta_io.append_once(
             to_quarantine(quarantined, table, run_id), qpath, f"{app_id}:{table.name}", bronze_version
         )
@@ -430,6 +434,7 @@ def run(
     full_refresh: set[str] | None = None,
 ) -> list[RunRecord]:
     full_refresh = full_refresh or set()
+    ensure_quarantine(spark, cfg)
     # A table waits for its parents only when it checks references before its MERGE.
     depends_on = {
         n: [e.table for e in cfg.table(n).expectations if e.rule == "references" and not is_post_merge(e)]

@@ -9,8 +9,11 @@ import pytest
 
 from local_aws.athena import OPS_DDL, LocalAthena, SqlFileError, resolve_query, table_definitions
 from local_aws.cli import main
-from spark_jobs import run_log
+from spark_jobs import delta_io, run_log
 from spark_jobs.config import load_config
+from spark_jobs.jobs.bronze import quarantine_files_path
+from spark_jobs.jobs.silver import quarantine_path
+from spark_jobs.schemas import QUARANTINE_SCHEMA, QUARANTINED_FILES_SCHEMA
 
 pytestmark = pytest.mark.slow
 
@@ -141,11 +144,41 @@ def test_cli_errors_name_what_is_wrong(spark, lake_root, capsys):
     assert "does not go with a RUN_ID" in capsys.readouterr().err
 
 
-def test_ops_ddl_registers_the_run_log_under_the_ops_zone(lake_root):
-    (table,) = table_definitions(folder=OPS_DDL).values()
-    assert (table.name, table.location, table.layer) == ("pipeline_runs", "${ops_root}/pipeline_runs/", "ops")
+def test_ops_ddl_registers_the_run_log_and_the_quarantine_under_the_ops_zone(lake_root):
+    tables = table_definitions(folder=OPS_DDL)
     cfg = load_config("local")
-    assert table.path(cfg) == run_log.run_log_path(cfg.env.paths["ops"]) == f"{lake_root}/_ops/pipeline_runs"
+    paths = {
+        "pipeline_runs": run_log.run_log_path(cfg.env.paths["ops"]),
+        "quarantine_files": quarantine_files_path(cfg),
+        "quarantine_rows": quarantine_path(cfg),
+    }
+    assert set(tables) == set(paths)
+    for name, table in tables.items():
+        assert (table.location, table.layer) == (f"${{ops_root}}/{name}/", "ops")
+        assert table.path(cfg) == paths[name] == f"{lake_root}/_ops/{name}"
+
+
+def test_quarantine_summary_counts_rows_by_rule_and_files_by_reason(spark, lake_root):
+    cfg = load_config("local")
+    at = [T0 + dt.timedelta(hours=h) for h in range(3)]
+    rows = [
+        ("sales", "7", "not_null:client_id", "quarantine", "{}", "f1.parquet", at[0], "1", "r1", at[0]),
+        ("sales", "7", "not_null:client_id", "quarantine", "{}", "f2.parquet", at[1], "2", "r2", at[1]),
+        ("sales", "8", "not_null:client_id", "quarantine", "{}", "f2.parquet", at[1], "3", "r2", at[1]),
+        ("products", "3", "range:unit_price", "quarantine", "{}", "f3.parquet", at[0], "4", "r1", at[0]),
+    ]
+    files = [("clients", "raw/clients/bad.parquet", "not a Parquet file", "r3", at[2])]
+    for path, schema, data in (
+        (quarantine_path(cfg), QUARANTINE_SCHEMA, rows),
+        (quarantine_files_path(cfg), QUARANTINED_FILES_SCHEMA, files),
+    ):
+        delta_io.rows_frame(spark, data, schema).write.format("delta").save(path)
+    result = LocalAthena(spark, cfg).run(resolve_query("quarantine_summary"))
+    assert [r[:5] + r[6:] for r in result.rows] == [
+        ("clients", "file", "not a Parquet file", 1, 1, "r3"),  # newest first
+        ("sales", "row", "not_null:client_id", 3, 2, "r2"),
+        ("products", "row", "range:unit_price", 1, 1, "r1"),
+    ]
 
 
 def test_ops_queries_answer_from_the_run_log(spark, ops):

@@ -181,6 +181,24 @@ def test_a_file_that_breaks_the_contract_is_quarantined_and_reported(spark, cfg,
     assert run(spark, cfg, layers=("bronze",), tables=("clients",))[0].status == "noop"
 
 
+def test_the_quarantine_tables_exist_empty_from_the_first_clean_run(spark, cfg):
+    from local_aws.athena import LocalAthena
+
+    write_raw(cfg, "clients", "LOAD00000001.parquet", [client(1, "a@x", 0)])
+    records = run(spark, cfg, tables=("clients",))
+    assert {r.status for r in records} == {"ok"}
+    for name in ("quarantine_files", "quarantine_rows"):
+        assert delta_io.read(spark, f"{cfg.env.paths['ops']}/{name}").count() == 0, name
+    # So the operators' query over both answers before anything was quarantined.
+    assert LocalAthena(spark, cfg).run("quarantine_summary").rows == []
+    versions = {
+        n: delta_io.version(spark, f"{cfg.env.paths['ops']}/{n}")
+        for n in ("quarantine_files", "quarantine_rows")
+    }
+    assert {r.status for r in run(spark, cfg, tables=("clients",))} == {"noop"}
+    assert {n: delta_io.version(spark, f"{cfg.env.paths['ops']}/{n}") for n in versions} == versions
+
+
 def test_full_refresh_rebuilds_one_table_from_bronze(spark, cfg):
     write_raw(cfg, "clients", "LOAD00000001.parquet", [client(1, "a@x", 0), client(2, "b@x", 0)])
     run(spark, cfg, tables=("clients",))

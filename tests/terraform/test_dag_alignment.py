@@ -134,9 +134,8 @@ def test_each_crawled_layer_has_one_terraform_crawler_with_every_table(deploymen
         assert name in crawlers, f"the DAG starts crawler {name}, which Terraform does not create"
         assert crawlers[name]["layer"] == layer
         tables = [p.rstrip("/").rsplit("/", 1)[1] for p in crawlers[name]["paths"]]
-        assert tables == (
-            sorted(s.tables) if layer != "gold" else ["dim_date", "fact_sales", "pipeline_runs"]
-        )
+        gold = ["dim_date", "fact_sales", "pipeline_runs", "quarantine_files", "quarantine_rows"]
+        assert tables == (sorted(s.tables) if layer != "gold" else gold)
 
 
 def test_athena_workgroup_and_results_location(deployment):

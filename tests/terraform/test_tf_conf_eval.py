@@ -11,13 +11,17 @@ import pytest
 import yaml
 
 from spark_jobs import run_log
-from spark_jobs.config import load_environment
+from spark_jobs.config import load_config, load_environment
+from spark_jobs.jobs.bronze import quarantine_files_path
+from spark_jobs.jobs.silver import quarantine_path
 from tests.terraform.tfhelpers import CONF, evaluate_conf, load_yaml
 
 REGISTRY = load_yaml(CONF / "tables.yaml")
 CONTRACT = load_yaml(CONF / "raw_contract.yaml")
 TABLES = sorted(REGISTRY["tables"])
 BUCKET_PREFIX = "lakehouse-test-123456789012"
+# The ops tables the gold crawler catalogues beside the models (terraform/conf.tf ops_catalogued).
+OPS_TABLES = ("pipeline_runs", "quarantine_files", "quarantine_rows")
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +82,7 @@ def test_one_crawler_per_layer_with_every_table(conf):
     # The gold crawler holds one target per model of conf/gold.yaml, and the run log.
     models = sorted(yaml.safe_load((CONF / "gold.yaml").read_text())["models"])
     gold = [p.rstrip("/").rsplit("/", 1)[1] for p in crawlers["lakehouse-test-gold"]["paths"]]
-    assert gold == [*models, "pipeline_runs"]
+    assert gold == [*models, "pipeline_runs", "quarantine_files", "quarantine_rows"]
 
 
 def test_crawlers_target_where_the_spark_jobs_write(conf, monkeypatch):
@@ -88,11 +92,13 @@ def test_crawlers_target_where_the_spark_jobs_write(conf, monkeypatch):
     for crawler in conf["crawlers"].values():
         for path in crawler["paths"]:
             table = path.rstrip("/").rsplit("/", 1)[1]
-            layer = "ops" if table == run_log.RUN_LOG_TABLE else crawler["layer"]
+            layer = "ops" if table in OPS_TABLES else crawler["layer"]
             assert path == env.table_path(layer, table) + "/"
-    # The run log is where the jobs write it, in the gold bucket the crawler reads.
+    # The run log and the quarantine are where the jobs write them, in the gold bucket the crawler reads.
     gold = conf["crawlers"]["lakehouse-test-gold"]["paths"]
-    assert run_log.run_log_path(env.paths["ops"]) + "/" in gold
+    cfg = load_config("aws")
+    for path in (run_log.run_log_path(env.paths["ops"]), quarantine_files_path(cfg), quarantine_path(cfg)):
+        assert path + "/" in gold
     assert env.paths["ops"].startswith(f"s3://{conf['bucket_names']['gold']}/")
 
 
@@ -150,7 +156,7 @@ def test_gold_models_get_crawlers_and_sql_files_named_queries(tmp_path):
         "layer": "gold",
         "paths": [
             *(f"s3://{BUCKET_PREFIX}-gold/{m}/" for m in ("dim_date", "fact_sales")),
-            f"s3://{BUCKET_PREFIX}-gold/_ops/pipeline_runs/",
+            *(f"s3://{BUCKET_PREFIX}-gold/_ops/{t}/" for t in OPS_TABLES),
         ],
     }
     assert conf["athena_named_queries"] == {
