@@ -117,78 +117,113 @@ def _new_price(rng: random.Random, cents: int) -> int:
             return new
 
 
-def plan_period(snap: Snapshot, scale: float, seed: int, period: int) -> list[Change]:
-    """The changes of one period, in the order they run."""
-    rng = random.Random(f"lambda_seed:{seed}:activity:{period}")
-    start, end = g.period_window(period)
-    plan = _Plan()
+@dataclass
+class _Period:
+    """One period's planning state: the snapshot, its random stream, its window and its plan."""
 
-    def count(per_scale_1: float, minimum: int = 1) -> int:
-        return max(minimum, round(per_scale_1 * scale))
+    snap: Snapshot
+    scale: float
+    number: int
+    rng: random.Random
+    start: datetime
+    end: datetime
+    plan: _Plan = field(default_factory=_Plan)
 
-    # --- products: price changes (some twice) and discontinuations ----------------------------
-    active_products = [p for p in snap.products if p[2] == "active"]
-    price_changes: dict[int, list[tuple[datetime, int]]] = {}
-    changed = rng.sample(active_products, min(len(active_products), count(20)))
-    for pid, old_cents, _ in changed:
-        cents = old_cents
-        for at in _times(rng, 2 if rng.random() < 0.25 else 1, start, end):
-            cents = _new_price(rng, cents)
-            price_changes.setdefault(pid, []).append((at, cents))
-            plan.update(at, "products", pid, unit_price=g.money(cents))
-    discontinued: dict[int, datetime] = {}
-    untouched = [p for p in active_products if p[0] not in price_changes]
-    for pid, _, _ in rng.sample(untouched, min(len(untouched) - 1, count(2, 0))):
-        discontinued[pid] = g.at_random(rng, start, end)
-        plan.update(discontinued[pid], "products", pid, status="discontinued")
-    base_price = {pid: cents for pid, cents, _ in snap.products}
+    def count(self, per_scale_1: float, minimum: int = 1) -> int:
+        return max(minimum, round(per_scale_1 * self.scale))
 
-    def price_at(pid: int, at: datetime | None) -> int | None:
-        if at is not None and pid in discontinued and at >= discontinued[pid]:
+    def at_random(self) -> datetime:
+        return g.at_random(self.rng, self.start, self.end)
+
+
+@dataclass
+class _Prices:
+    """Product prices over the period: the snapshot's, then each change from its instant on."""
+
+    base: dict[int, int]
+    changes: dict[int, list[tuple[datetime, int]]]
+    discontinued: dict[int, datetime]
+
+    def at(self, pid: int, at: datetime | None) -> int | None:
+        if at is not None and pid in self.discontinued and at >= self.discontinued[pid]:
             return None
-        cents = base_price[pid]
-        for when, new in price_changes.get(pid, ()):
+        cents = self.base[pid]
+        for when, new in self.changes.get(pid, ()):
             if at is None or when <= at:
                 cents = new
         return cents
 
-    # --- sales people: commission changes, now and then a hire ---------------------------------
-    for sp_id, rate in rng.sample(snap.sales_people, min(len(snap.sales_people), count(2))):
-        new_rate = min(
-            Decimal("0.2500"), max(Decimal("0.0100"), rate + Decimal(rng.choice((-50, 50, 100))).scaleb(-4))
-        )
-        plan.update(g.at_random(rng, start, end), "sales_people", sp_id, commission_rate=new_rate)
+
+def plan_period(snap: Snapshot, scale: float, seed: int, period: int) -> list[Change]:
+    """The changes of one period, in the order they run."""
+    start, end = g.period_window(period)
+    p = _Period(snap, scale, period, random.Random(f"lambda_seed:{seed}:activity:{period}"), start, end)
+    # The order of the steps is the order of the random draws: changing it changes every plan.
+    prices = _plan_products(p)
+    _plan_sales_people(p)
+    new_clients = _plan_clients(p)
+    _plan_new_sales(p, prices, new_clients)
+    _plan_existing_sales(p)
+    # Business-time order; ties keep planning order (a sale before its items, items deleted first).
+    changes = p.plan.changes
+    order = sorted(range(len(changes)), key=lambda i: (changes[i].at, i))
+    return [changes[i] for i in order]
+
+
+def _plan_products(p: _Period) -> _Prices:
+    """Price changes (some twice) and discontinuations."""
+    rng = p.rng
+    active = [row for row in p.snap.products if row[2] == "active"]
+    price_changes: dict[int, list[tuple[datetime, int]]] = {}
+    for pid, old_cents, _ in rng.sample(active, min(len(active), p.count(20))):
+        cents = old_cents
+        for at in _times(rng, 2 if rng.random() < 0.25 else 1, p.start, p.end):
+            cents = _new_price(rng, cents)
+            price_changes.setdefault(pid, []).append((at, cents))
+            p.plan.update(at, "products", pid, unit_price=g.money(cents))
+    discontinued: dict[int, datetime] = {}
+    untouched = [row for row in active if row[0] not in price_changes]
+    for pid, _, _ in rng.sample(untouched, min(len(untouched) - 1, p.count(2, 0))):
+        discontinued[pid] = p.at_random()
+        p.plan.update(discontinued[pid], "products", pid, status="discontinued")
+    return _Prices({pid: cents for pid, cents, _ in p.snap.products}, price_changes, discontinued)
+
+
+def _plan_sales_people(p: _Period) -> None:
+    """Commission changes, now and then a hire."""
+    rng, people = p.rng, p.snap.sales_people
+    for sp_id, rate in rng.sample(people, min(len(people), p.count(2))):
+        step = Decimal(rng.choice((-50, 50, 100))).scaleb(-4)
+        new_rate = min(Decimal("0.2500"), max(Decimal("0.0100"), rate + step))
+        p.plan.update(p.at_random(), "sales_people", sp_id, commission_rate=new_rate)
     if rng.random() < 0.1:
-        hired = g.at_random(rng, start, end)
+        hired = p.at_random()
         first, last = rng.choice(vocab.FIRST_NAMES), rng.choice(vocab.LAST_NAMES)
-        sp_id = snap.max_ids["sales_people"] + 1
+        sp_id = p.snap.max_ids["sales_people"] + 1
         email = f"{g.ascii_slug(first)}.{g.ascii_slug(last)}.{sp_id}@sales.example.com"
         rate = Decimal(200 + 5 * rng.randrange(201)).scaleb(-4)
         row = (sp_id, first, last, email, rng.choice(vocab.REGIONS), hired.date(), rate, hired, hired)
-        plan.insert(hired, "sales_people", [row])
+        p.plan.insert(hired, "sales_people", [row])
 
-    # --- clients: sign-ups with an address, e-mail changes, status changes, address moves ------
+
+def _plan_clients(p: _Period) -> list[tuple[int, datetime]]:
+    """Sign-ups with an address, e-mail changes, status changes, address moves; the new clients."""
+    rng, snap, plan = p.rng, p.snap, p.plan
     new_clients = []  # (id, signed up at)
-    for n, at in enumerate(_times(rng, count(40), start, end - timedelta(hours=2)), start=1):
+    for n, at in enumerate(_times(rng, p.count(40), p.start, p.end - timedelta(hours=2)), start=1):
         client_id = snap.max_ids["clients"] + n
         plan.insert(at, "clients", [g.client_row(rng, client_id, at)])
         new_clients.append((client_id, at))
     existing = snap.clients
-    for cid, first, last, _ in rng.sample(existing, min(len(existing), count(30))):
-        email = g.client_email(first, last, cid, rng.choice(vocab.EMAIL_DOMAINS), period)
-        plan.update(g.at_random(rng, start, end), "clients", cid, email=email)
-    for cid, _, _, status in rng.sample(existing, min(len(existing), count(15))):
-        plan.update(
-            g.at_random(rng, start, end),
-            "clients",
-            cid,
-            status="inactive" if status == "active" else "active",
-        )
+    for cid, first, last, _ in rng.sample(existing, min(len(existing), p.count(30))):
+        email = g.client_email(first, last, cid, rng.choice(vocab.EMAIL_DOMAINS), p.number)
+        plan.update(p.at_random(), "clients", cid, email=email)
+    for cid, _, _, status in rng.sample(existing, min(len(existing), p.count(15))):
+        plan.update(p.at_random(), "clients", cid, status="inactive" if status == "active" else "active")
     movers = [c[0] for c in existing if c[0] in snap.primary_addresses]
     address_events = [(at, cid, None) for cid, at in new_clients]  # (at, client, old address)
-    for cid in rng.sample(movers, min(len(movers), count(50))):
-        old_id, country = snap.primary_addresses[cid]
-        address_events.append((g.at_random(rng, start, end), cid, (old_id, country)))
+    for cid in rng.sample(movers, min(len(movers), p.count(50))):
+        address_events.append((p.at_random(), cid, snap.primary_addresses[cid]))
     # Ids follow creation time, as an auto-increment key would.
     for n, (at, cid, old) in enumerate(sorted(address_events, key=lambda e: (e[0], e[1])), start=1):
         country = None
@@ -197,79 +232,87 @@ def plan_period(snap: Snapshot, scale: float, seed: int, period: int) -> list[Ch
             country = old[1] if rng.random() < 0.8 else None  # most moves stay in the country
         row = g.address_row(rng, snap.max_ids["client_addresses"] + n, cid, at, country)
         plan.insert(at, "client_addresses", [row])
+    return new_clients
 
-    # --- new sales with items; some paid later that day, one cancelled that day ----------------
-    active_clients = [c[0] for c in existing if c[3] == "active"]
-    people = [p[0] for p in snap.sales_people]
-    on_sale = [p[0] for p in active_products if p[0] not in discontinued] or [snap.products[0][0]]
+
+def _plan_new_sales(p: _Period, prices: _Prices, new_clients: list[tuple[int, datetime]]) -> None:
+    """New sales with items; some paid later that day, one cancelled that day."""
+    rng, snap, plan = p.rng, p.snap, p.plan
+    active_clients = [c[0] for c in snap.clients if c[3] == "active"]
+    people = [row[0] for row in snap.sales_people]
+    on_sale = [
+        row[0] for row in snap.products if row[2] == "active" and row[0] not in prices.discontinued
+    ] or [snap.products[0][0]]
     picker = g.ProductPicker(rng, on_sale)
     orders = []
-    for _ in range(count(600, 3)):
+    for _ in range(p.count(600, 3)):
         if new_clients and (rng.random() < 0.15 or not active_clients):
             client_id, signed_up = rng.choice(new_clients)
-            sold_at = g.at_random(rng, signed_up + timedelta(minutes=1), end)
+            sold_at = g.at_random(rng, signed_up + timedelta(minutes=1), p.end)
         else:
-            client_id, sold_at = rng.choice(active_clients), g.at_random(rng, start, end)
+            client_id, sold_at = rng.choice(active_clients), p.at_random()
         orders.append((sold_at, client_id, rng.choice(people)))
     orders.sort()
     new_sales = []  # (id, sold at)
     next_item = snap.max_ids["sales_items"] + 1
     for n, (sold_at, client_id, seller) in enumerate(orders, start=1):
         sale_id = snap.max_ids["sales"] + n
-        items, total = g.item_rows(rng, sale_id, next_item, sold_at, picker, price_at)
+        items, total = g.item_rows(rng, sale_id, next_item, sold_at, picker, prices.at)
         next_item += len(items)
-        plan.insert(
-            sold_at,
-            "sales",
-            [(sale_id, client_id, seller, sold_at, "placed", g.money(total), sold_at, sold_at)],
-        )
+        sale = (sale_id, client_id, seller, sold_at, "placed", g.money(total), sold_at, sold_at)
+        plan.insert(sold_at, "sales", [sale])
         plan.insert(sold_at, "sales_items", items)
         new_sales.append((sale_id, sold_at))
     cancelled_today = rng.choice(new_sales)
     for sale_id, sold_at in new_sales:
         if sale_id == cancelled_today[0]:
-            at = g.at_random(rng, sold_at + MICRO, end)
+            at = g.at_random(rng, sold_at + MICRO, p.end)
             plan.delete(at, "sales_items", f"`sale_id` = {sale_id}")
             plan.delete(at, "sales", f"`id` = {sale_id}")
         elif rng.random() < 0.3:
-            plan.update(g.at_random(rng, sold_at + MICRO, end), "sales", sale_id, status="paid")
+            plan.update(g.at_random(rng, sold_at + MICRO, p.end), "sales", sale_id, status="paid")
 
-    # --- existing sales: cancellations, corrections, status progress, returns ------------------
+
+def _plan_existing_sales(p: _Period) -> None:
+    """Cancellations, corrections, status progress and returns of the sales already there."""
+    rng, snap, plan = p.rng, p.snap, p.plan
     placed = [s for s in snap.open_sales if s[1] == "placed" and s[0] in snap.placed_items]
-    picked = rng.sample(placed, min(len(placed), count(60) + count(30)))
-    cancels, corrections = picked[: count(60)], picked[count(60) :]
+    picked = rng.sample(placed, min(len(placed), p.count(60) + p.count(30)))
+    cancels, corrections = picked[: p.count(60)], picked[p.count(60) :]
     for sale_id, _ in cancels:
-        at = g.at_random(rng, start, end)
+        at = p.at_random()
         plan.delete(at, "sales_items", f"`sale_id` = {sale_id}")
         plan.delete(at, "sales", f"`id` = {sale_id}")
     for sale_id, _ in corrections:
-        at = g.at_random(rng, start, end)
-        items = snap.placed_items[sale_id]
-        lines = {item_id: q * cents for item_id, q, cents in items}
-        if len(items) > 1 and rng.random() < 0.3:
-            item_id = rng.choice(items)[0]
-            plan.delete(at, "sales_items", f"`id` = {item_id}")
-            del lines[item_id]
-        else:
-            item_id, quantity, cents = rng.choice(items)
-            quantity = quantity + 1 if quantity == 1 or rng.random() < 0.6 else quantity - 1
-            lines[item_id] = quantity * cents
-            plan.update(at, "sales_items", item_id, quantity=quantity, line_amount=g.money(quantity * cents))
-        plan.update(at, "sales", sale_id, total_amount=g.money(sum(lines.values())))
+        _plan_correction(p, sale_id, p.at_random())
     touched = {s[0] for s in picked}
     for sale_id, open_status in snap.open_sales:
         if sale_id in touched or rng.random() >= 0.5:
             continue
         status = open_status
         steps = rng.choices((1, 2, 3), (70, 20, 10))[0]
-        for at in _times(rng, steps, start, end):
+        for at in _times(rng, steps, p.start, p.end):
             if status not in g.NEXT_STATUS:
                 break
             status = g.NEXT_STATUS[status]
             plan.update(at, "sales", sale_id, status=status)
-    for sale_id in rng.sample(snap.delivered_sales, min(len(snap.delivered_sales), count(20))):
-        plan.update(g.at_random(rng, start, end), "sales", sale_id, status="returned")
+    delivered = snap.delivered_sales
+    for sale_id in rng.sample(delivered, min(len(delivered), p.count(20))):
+        plan.update(p.at_random(), "sales", sale_id, status="returned")
 
-    # Business-time order; ties keep planning order (a sale before its items, items deleted first).
-    order = sorted(range(len(plan.changes)), key=lambda i: (plan.changes[i].at, i))
-    return [plan.changes[i] for i in order]
+
+def _plan_correction(p: _Period, sale_id: int, at: datetime) -> None:
+    """One placed sale corrected: an item removed or a quantity changed, and the total with it."""
+    rng, plan = p.rng, p.plan
+    items = p.snap.placed_items[sale_id]
+    lines = {item_id: q * cents for item_id, q, cents in items}
+    if len(items) > 1 and rng.random() < 0.3:
+        item_id = rng.choice(items)[0]
+        plan.delete(at, "sales_items", f"`id` = {item_id}")
+        del lines[item_id]
+    else:
+        item_id, quantity, cents = rng.choice(items)
+        quantity = quantity + 1 if quantity == 1 or rng.random() < 0.6 else quantity - 1
+        lines[item_id] = quantity * cents
+        plan.update(at, "sales_items", item_id, quantity=quantity, line_amount=g.money(quantity * cents))
+    plan.update(at, "sales", sale_id, total_amount=g.money(sum(lines.values())))
