@@ -116,18 +116,7 @@ def _ingest_table(
         return record.finish("noop", f"no new files in {raw_dir}")
 
     # 1. File-level contract: the Parquet footer, read without starting a Spark job.
-    bad: dict[str, str] = {}
-    new_rows = 0
-    for name in new_files:
-        path = f"{raw_dir}/{name}"
-        try:
-            columns, rows = delta_io.parquet_footer(spark, path)
-            problems = contract_problems(columns, table, cfg.raw)
-            new_rows += rows
-        except ValueError as exc:
-            problems = [str(exc)]
-        if problems:
-            bad[path] = "; ".join(problems)
+    bad, new_rows = _footer_problems(spark, cfg, table, [f"{raw_dir}/{n}" for n in new_files])
     good = [f"{raw_dir}/{n}" for n in new_files if f"{raw_dir}/{n}" not in bad]
     batch_mode.enter_context(small_batch(spark, is_small_batch(cfg, new_rows)))
 
@@ -157,17 +146,7 @@ def _ingest_table(
 
     txn = (before if before is not None else -1) + 1
     if bad:
-        log.warning("bronze %s: quarantining %d file(s): %s", table.name, len(bad), bad)
-        now = utcnow()
-        qrows = [(table.name, path, reason, run_id, now) for path, reason in sorted(bad.items())]
-        qpath = quarantine_files_path(cfg)
-        ensure_quarantine(spark, cfg)
-        delta_io.append_once(
-            delta_io.rows_frame(spark, qrows, QUARANTINED_FILES_SCHEMA),
-            qpath,
-            f"{APP_ID}:{table.name}",
-            txn,
-        )
+        _quarantine_files(spark, cfg, table, bad, run_id, txn)
     record.files_quarantined = len(bad)
 
     written = 0
@@ -197,6 +176,37 @@ def _ingest_table(
             f"{posixpath.basename(p)}: {r}" for p, r in sorted(bad.items())
         )
     return record.finish("ok" if not bad else "quarantined", message)
+
+
+def _footer_problems(
+    spark: SparkSession, cfg: Config, table: Table, paths: list[str]
+) -> tuple[dict[str, str], int]:
+    """The files whose Parquet footer breaks the raw-zone contract, with the reason, and the rows
+    the footers declare (of the files that could be read)."""
+    bad: dict[str, str] = {}
+    rows = 0
+    for path in paths:
+        try:
+            columns, count = delta_io.parquet_footer(spark, path)
+            problems = contract_problems(columns, table, cfg.raw)
+            rows += count
+        except ValueError as exc:
+            problems = [str(exc)]
+        if problems:
+            bad[path] = "; ".join(problems)
+    return bad, rows
+
+
+def _quarantine_files(
+    spark: SparkSession, cfg: Config, table: Table, bad: dict[str, str], run_id: str, txn: int
+) -> None:
+    """Record the rejected files and their reasons, once per bronze commit (`txn`) of the table."""
+    log.warning("bronze %s: quarantining %d file(s): %s", table.name, len(bad), bad)
+    now = utcnow()
+    rows = [(table.name, path, reason, run_id, now) for path, reason in sorted(bad.items())]
+    ensure_quarantine(spark, cfg)
+    frame = delta_io.rows_frame(spark, rows, QUARANTINED_FILES_SCHEMA)
+    delta_io.append_once(frame, quarantine_files_path(cfg), f"{APP_ID}:{table.name}", txn)
 
 
 def ensure_quarantine(spark: SparkSession, cfg: Config) -> None:

@@ -31,8 +31,8 @@ and checked; independent models are written side by side, up to `spark.table_par
 The grain (unique key) of every model is checked on every run; a duplicate fails the run. A model
 the run writes is checked as soon as it is written, before the models that depend on it.
 
-What a refresh recomputes and its bookkeeping live in `gold_scope`; how a model is laid out,
-written and grain-checked in `gold_write`.
+The refresh's write tasks are built in `gold_refresh`; what a refresh recomputes and its
+bookkeeping live in `gold_scope`; how a model is laid out, written and grain-checked in `gold_write`.
 """
 
 from __future__ import annotations
@@ -43,8 +43,6 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from spark_jobs import delta_io
 from spark_jobs.config import Config, GoldModel, gold_models
@@ -61,27 +59,11 @@ from spark_jobs.gold import (
     fact_sales,
     fact_sales_item,
 )
-from spark_jobs.gold.common import restrict, version_change_bounds
-from spark_jobs.jobs.gold_scope import (
-    AGG_SCOPES,
-    FACT_BOUND_KINDS,
-    PENDING_SCHEMA,
-    aggregate_keys,
-    bound_rows,
-    changed_ids,
-    ids_frame,
-    read_pending,
-    read_progress,
-    sales_from_bounds,
-    scope_frame,
-    version_starts,
-    write_pending,
-    write_progress,
-)
-from spark_jobs.jobs.gold_write import check_grains, gold_path, overwrite, replace_scope
+from spark_jobs.jobs.gold_refresh import refresh_tasks
+from spark_jobs.jobs.gold_scope import read_pending, read_progress, write_pending, write_progress
+from spark_jobs.jobs.gold_write import check_grains, gold_path, overwrite
 from spark_jobs.parallel import table_parallelism
 from spark_jobs.run_log import RunRecord
-from spark_jobs.session import is_small_batch, small_batch, small_batch_rows
 
 log = logging.getLogger(__name__)
 
@@ -230,181 +212,6 @@ def _build_all(
 
 
 # --------------------------------------------------------------------------------------------
-# Incremental
-
-
-def _refresh(
-    spark: SparkSession,
-    cfg: Config,
-    models: dict[str, GoldModel],
-    before: dict[str, int],
-    now: dict[str, int],
-    records: dict,
-    batch_mode: contextlib.ExitStack,
-    after: Callable[[str], None],
-) -> None:
-    """Recompute the affected scope of every model; `after(name)` follows each model's write.
-
-    `spark` runs as a small batch (session.small_batch) while the changed ids are found, and on
-    when they are few (`batch_mode` holds it; closing it restores the session's conf).
-
-    Everything a rerun could not derive again once gold changed (the sales a dimension change
-    moves, the aggregate keys of the facts before the change) is worked out first and saved in
-    one write to `gold_pending`, before the first model changes.
-    """
-    batch_mode.enter_context(small_batch(spark, small_batch_rows(cfg) > 0))
-    sales = _silver(spark, cfg, "sales")
-    items = _silver(spark, cfg, "sales_items")
-
-    def gold(name: str) -> DataFrame:
-        return delta_io.read(spark, gold_path(cfg, name))
-
-    def silver(name: str) -> DataFrame:
-        return _silver(spark, cfg, name)
-
-    changed = changed_ids(
-        spark,
-        cfg,
-        {
-            "people": ("sales_people", "id"),
-            "products": ("products_history", "id"),
-            "clients": ("clients_history", "id"),
-            "addresses": ("client_addresses_history", "client_id"),
-            "sales": ("sales", "id"),
-            "items": ("sales_items", "sale_id"),
-        },
-        before,
-        now,
-    )
-    people, products = changed["people"], changed["products"]
-    clients = changed["clients"] | changed["addresses"]
-    sale_ids = changed["sales"] | changed["items"]
-    if not is_small_batch(cfg, sum(len(ids) for ids in changed.values())):
-        batch_mode.close()  # compiled code for the rest
-
-    # Dimensions: rebuild the changed keys' versions. Where a client's or product's version
-    # starts moved, the facts from the earliest moved start on may take another version.
-    dims = (
-        (
-            "dim_sales_person",
-            people,
-            "sales_person_id",
-            lambda s: dim_sales_person.build(silver("sales_people"), s),
-        ),
-        ("dim_product", products, "product_id", lambda s: dim_product.build(silver("products_history"), s)),
-        (
-            "dim_client",
-            clients,
-            "client_id",
-            lambda s: dim_client.build(silver("clients_history"), silver("client_addresses_history"), s),
-        ),
-    )
-    pending, stored = read_pending(spark, cfg, before)
-    rebuilt = []
-    for name, ids, column, build in dims:
-        if not ids:
-            continue
-        scope = ids_frame(spark, column, ids)
-        rows = build(scope).cache()
-        rebuilt.append((name, ids, scope, rows))
-        if name in FACT_BOUND_KINDS:
-            old = gold(name).join(F.broadcast(scope), on=column, how="left_semi")
-            bounds = version_change_bounds(version_starts(old, column), version_starts(rows, column))
-            pending = sorted(set(pending) | set(bound_rows(name, bounds)), key=repr)
-    sale_ids |= sales_from_bounds(spark, pending, sales, items)
-
-    # The aggregate rows the touched sales fall on, before and after the change. Computed from
-    # silver and the facts as they are, before any model is written.
-    fact_scope = ids_frame(spark, "sale_id", sale_ids) if sale_ids else None
-    if fact_scope is not None:
-        now_sales = restrict(sales.withColumnRenamed("id", "sale_id"), fact_scope)
-        touched_sales = now_sales.select("client_id", "sales_person_id", "sold_at").unionByName(
-            gold("fact_sales")
-            .join(fact_scope, "sale_id", "left_semi")
-            .select("client_id", "sales_person_id", "sold_at")
-        )
-        touched_items = (
-            restrict(items, fact_scope)
-            .select("sale_id", "product_id")
-            .join(now_sales.select("sale_id", "sold_at"), on="sale_id")  # as fact_sales_item joins
-            .unionByName(
-                gold("fact_sales_item")
-                .join(fact_scope, "sale_id", "left_semi")
-                .select("sale_id", "product_id", "sold_at")
-            )
-        )
-        pending = sorted(set(pending) | aggregate_keys(touched_sales, touched_items), key=repr)
-    if pending or stored:  # an empty scope replaces retired rows, once
-        write_pending(spark, cfg, pending, now)
-
-    tasks: dict[str, Callable[[], None]] = {}
-
-    def write_dim(name: str, ids: set, scope: DataFrame, rows: DataFrame) -> None:
-        how = replace_scope(spark, cfg, gold_path(cfg, name), rows, models[name], scope, ids)
-        rows.unpersist()
-        records[name].rows_read = len(ids)
-        records[name].message = f"{len(ids)} keys refreshed ({how})"
-
-    for name, ids, scope, rows in rebuilt:
-        tasks[name] = lambda a=(name, ids, scope, rows): write_dim(*a)
-
-    def write_dim_date() -> None:
-        # Every day from the first sale to the last: it changes with that range only.
-        lo_hi = sales.agg(F.to_date(F.min("sold_at")), F.to_date(F.max("sold_at"))).first()
-        have = gold("dim_date").agg(F.min("date"), F.max("date"), F.count("*")).first()
-        span = (lo_hi[1] - lo_hi[0]).days + 1 if lo_hi[0] is not None else 0
-        if (have[0], have[1], have[2]) != ((lo_hi[0], lo_hi[1], span) if span else (None, None, 0)):
-            overwrite(spark, cfg, dim_date.build(sales), gold_path(cfg, "dim_date"), models["dim_date"])
-            records["dim_date"].message = "calendar range changed"
-
-    tasks["dim_date"] = write_dim_date
-
-    # Facts, against the dimensions written before them (read when the task runs).
-    facts = {
-        "fact_sales_item": lambda: fact_sales_item.build(
-            items, sales, gold("dim_client"), gold("dim_product"), fact_scope
-        ),
-        "fact_sales": lambda: fact_sales.build(sales, items, gold("dim_client"), fact_scope),
-    }
-
-    def write_fact(name: str) -> None:
-        rows = facts[name]().cache()  # a MERGE reads it twice
-        how = replace_scope(spark, cfg, gold_path(cfg, name), rows, models[name], fact_scope, sale_ids)
-        rows.unpersist()
-        records[name].rows_read = len(sale_ids)
-        records[name].message = f"{len(sale_ids)} sales refreshed ({how})"
-
-    if fact_scope is not None:
-        for name in facts:
-            tasks[name] = lambda n=name: write_fact(n)
-
-    builders = {
-        "agg_daily_sales": lambda s: agg_daily_sales.build(gold("fact_sales"), s),
-        "agg_product_month": lambda s: agg_product_month.build(gold("fact_sales_item"), s),
-        "agg_sales_person_month": lambda s: agg_sales_person_month.build(gold("fact_sales"), s),
-        "agg_client_lifetime": lambda s: agg_client_lifetime.build(gold("fact_sales"), s),
-    }
-
-    def write_agg(name: str, rows: list[tuple]) -> None:
-        fields = [PENDING_SCHEMA[c] for c in AGG_SCOPES[name]]
-        scope = scope_frame(spark, T.StructType(fields), rows)
-        values = [r[0] for r in rows] if len(fields) == 1 else None
-        path = gold_path(cfg, name)
-        how = replace_scope(spark, cfg, path, builders[name](scope), models[name], scope, values)
-        records[name].rows_read = len(rows)
-        records[name].message = f"{len(rows)} keys refreshed ({how})"
-
-    names = PENDING_SCHEMA.fieldNames()
-    for name, columns in AGG_SCOPES.items():
-        wanted = {tuple(r[names.index(c)] for c in columns) for r in pending if r[0] == name}
-        if wanted:
-            tasks[name] = lambda a=(name, wanted): write_agg(a[0], sorted(a[1], key=repr))
-
-    _write_in_order(cfg, models, tasks, after)
-    # No clearing write: the progress recorded next retires the pending scope (see gold_scope.write_pending).
-
-
-# --------------------------------------------------------------------------------------------
 # Entry point
 
 
@@ -447,7 +254,8 @@ def run(
             if read_pending(spark, cfg, before or {})[1]:
                 write_pending(spark, cfg, [], now)  # a rebuild leaves no scope behind
         elif before != now:
-            _refresh(spark, cfg, models, before, now, records, batch_mode, check_written)
+            tasks = refresh_tasks(spark, cfg, models, before, now, records, batch_mode)
+            _write_in_order(cfg, models, tasks, check_written)
         versions_after = versions_now()
         unwritten = {m: model for m, model in models.items() if versions_after[m] == versions_before[m]}
         check_grains(spark, cfg, unwritten)
