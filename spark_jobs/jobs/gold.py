@@ -59,7 +59,7 @@ from spark_jobs.gold import (
     fact_sales,
     fact_sales_item,
 )
-from spark_jobs.jobs.gold_refresh import refresh_tasks
+from spark_jobs.jobs.gold_refresh import read_silver, refresh_tasks
 from spark_jobs.jobs.gold_scope import read_pending, read_progress, write_pending, write_progress
 from spark_jobs.jobs.gold_write import check_grains, gold_path, overwrite
 from spark_jobs.parallel import table_parallelism
@@ -81,10 +81,6 @@ SOURCES = (
 
 class GoldInputError(RuntimeError):
     """A silver input of gold is missing."""
-
-
-def _silver(spark: SparkSession, cfg: Config, name: str, version: int | None = None) -> DataFrame:
-    return delta_io.read(spark, cfg.env.table_path("silver", name), version)
 
 
 # --------------------------------------------------------------------------------------------
@@ -182,14 +178,14 @@ def _build_all(
     records: dict,
     after: Callable[[str], None],
 ) -> None:
-    sales = _silver(spark, cfg, "sales")
-    items = _silver(spark, cfg, "sales_items")
+    sales = read_silver(spark, cfg, "sales")
+    items = read_silver(spark, cfg, "sales_items")
     built = {
         "dim_date": lambda: dim_date.build(sales),
-        "dim_sales_person": lambda: dim_sales_person.build(_silver(spark, cfg, "sales_people")),
-        "dim_product": lambda: dim_product.build(_silver(spark, cfg, "products_history")),
+        "dim_sales_person": lambda: dim_sales_person.build(read_silver(spark, cfg, "sales_people")),
+        "dim_product": lambda: dim_product.build(read_silver(spark, cfg, "products_history")),
         "dim_client": lambda: dim_client.build(
-            _silver(spark, cfg, "clients_history"), _silver(spark, cfg, "client_addresses_history")
+            read_silver(spark, cfg, "clients_history"), read_silver(spark, cfg, "client_addresses_history")
         ),
         "fact_sales_item": lambda: fact_sales_item.build(
             items, sales, gold("dim_client"), gold("dim_product")

@@ -78,7 +78,7 @@ class _Refresh:
         return delta_io.read(self.spark, gold_path(self.cfg, name))
 
     def silver(self, name: str) -> DataFrame:
-        return delta_io.read(self.spark, self.cfg.env.table_path("silver", name))
+        return read_silver(self.spark, self.cfg, name)
 
     def replace(self, name: str, rows: DataFrame, scope: DataFrame | None, keys) -> str:
         path = gold_path(self.cfg, name)
@@ -106,7 +106,7 @@ def refresh_tasks(
     """
     batch_mode.enter_context(small_batch(spark, small_batch_rows(cfg) > 0))
     r = _Refresh(
-        spark, cfg, models, records, _silver(spark, cfg, "sales"), _silver(spark, cfg, "sales_items")
+        spark, cfg, models, records, read_silver(spark, cfg, "sales"), read_silver(spark, cfg, "sales_items")
     )
     changed = changed_ids(spark, cfg, CHANGE_SOURCES, before, now)
     if not is_small_batch(cfg, sum(len(ids) for ids in changed.values())):
@@ -130,7 +130,8 @@ def refresh_tasks(
     return tasks
 
 
-def _silver(spark: SparkSession, cfg: Config, name: str) -> DataFrame:
+def read_silver(spark: SparkSession, cfg: Config, name: str) -> DataFrame:
+    """A silver table as it is now."""
     return delta_io.read(spark, cfg.env.table_path("silver", name))
 
 
