@@ -3,10 +3,11 @@
 Incremental by version bookkeeping: silver records the bronze version it has consumed in a
 Delta transaction id (appId `silver`) committed with its MERGE. A run reads the keys that
 changed in bronze since then (bronze's change data feed), takes each such key's whole change
-log from bronze, and keeps the newest change by (commit ts, change seq). Because the newest
-change is computed over everything bronze holds, re-delivered, shuffled or late files can never
-resurrect a deleted row or overwrite a newer one; the MERGE's sequence guard makes that
-explicit. Commit order per table: quarantine, history, current state (which holds the progress).
+log from bronze, and keeps the newest change by (commit ts, change seq) that no `quarantine`
+expectation sets aside. Because the newest change is computed over everything bronze holds,
+re-delivered, shuffled or late files can never resurrect a deleted row or overwrite a newer one;
+the MERGE's sequence guard makes that explicit. Commit order per table: quarantine, history,
+current state (which holds the progress).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from pyspark.sql import DataFrame, Row, SparkSession, Window
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from spark_jobs import delta_io
@@ -30,17 +31,21 @@ from spark_jobs.jobs.silver_write import (
 )
 from spark_jobs.parallel import run_tables, table_parallelism
 from spark_jobs.run_log import RunRecord
-from spark_jobs.schemas import OP, QUARANTINE_SCHEMA, RUN_ID, silver_schema
+from spark_jobs.schemas import OP, QUARANTINE_SCHEMA, RUN_ID, SOURCE_FILE, silver_schema
 from spark_jobs.session import is_small_batch, session_conf, small_batch, small_batch_rows
 from spark_jobs.transforms.silver import (
+    APPLIED,
+    NEW,
+    SET_ASIDE,
+    TO_QUARANTINE,
     VIOLATIONS,
     current_state,
     evaluate_expectations,
     has_policy,
     hash_pii,
+    judge_changes,
     key_condition,
     key_predicate,
-    latest_per_key,
     newer_than_target,
     to_quarantine,
     to_silver_rows,
@@ -111,13 +116,10 @@ def _references(spark: SparkSession, cfg: Config, expectations) -> dict[str, Dat
 MAX_LISTED_KEYS = 10_000
 
 
-def _listed_keys(touched: DataFrame, keys: list[str]) -> list[tuple] | None:
-    """The distinct keys in `touched`, or None when they are too many (or of a type) to list."""
-    rows = touched.limit(MAX_LISTED_KEYS + 1).collect()
-    if len(rows) > MAX_LISTED_KEYS:
-        return None
+def _listed_keys(rows: list[Row], keys: list[str]) -> list[tuple] | None:
+    """The distinct keys of `rows`, or None when they are of a type SQL literals cannot carry."""
     # A null key never joins (the semi-join it replaces drops it too).
-    values = sorted({tuple(r) for r in rows if None not in tuple(r)})
+    values = sorted({v for v in (tuple(r[k] for k in keys) for r in rows) if None not in v})
     try:
         key_predicate(keys, values)
     except ValueError:
@@ -172,43 +174,36 @@ def _merge_table(
 
     # A first run or a refresh rewrites the whole table; later runs change the touched keys only.
     rebuild = consumed < 0
-    changes, touched_keys = _batch_changes(
+    changes, touched_keys, new_files = _batch_changes(
         spark, cfg, table, bronze_path, consumed, bronze_version, batch_mode, file_cap
     )
-    changes = hash_pii(changes, table.pii, salt).cache()
+    changes = hash_pii(changes, table.pii, salt)
     # A few listed keys: the pass that counts the batch also collects the `warn` reference values
     # of the rows the MERGE is to write (not quarantined, not deletes), for the count after every
     # table merged.
     ref_columns = [] if written_refs is None or touched_keys is None else post_merge_columns(table)
-    checked, counts = _check_batch(spark, cfg, table, changes, ref_columns)
+    judged, counts = _check_batch(spark, cfg, table, changes, new_files, ref_columns)
     record.rows_read = int(counts["read"] or 0)
     record.rows_quarantined = int(counts["quarantine"] or 0)
     record.rows_warned = int(counts["warn"] or 0)
-    quarantined = checked.filter(has_policy("quarantine"))
 
     # Refresh runs write under their own appId so that they always apply, even at a version
     # the incremental appId has already recorded.
     app_id = f"{APP_ID}:refresh:{run_id}" if full_refresh else APP_ID
     if record.rows_quarantined:
-        qpath = quarantine_path(cfg)
         ensure_quarantine(spark, cfg)
-        delta_io.append_once(
-            to_quarantine(quarantined, table, run_id), qpath, f"{app_id}:{table.name}", bronze_version
-        )
+        rows = to_quarantine(judged.filter(F.col(TO_QUARANTINE)), table, run_id)
+        delta_io.append_once(rows, quarantine_path(cfg), f"{app_id}:{table.name}", bronze_version)
     crash_point(f"silver:before_history:{table.name}")
 
     if table.scd == 2:
-        history_input = changes
-        if record.rows_quarantined:
-            bad_changes = quarantined.select(*table.primary_key, "_commit_ts", "_change_seq")
-            history_input = changes.join(
-                bad_changes, on=[*table.primary_key, "_commit_ts", "_change_seq"], how="left_anti"
-            )
+        # Every change no rule sets aside, whichever run quarantined it: the history ends in the
+        # same change as the current state.
         write_history(
             spark,
             cfg,
             table,
-            history_input,
+            judged.filter(~F.col(SET_ASIDE)),
             app_id,
             bronze_version,
             run_id,
@@ -218,7 +213,7 @@ def _merge_table(
         )
 
     crash_point(f"silver:before_merge:{table.name}")
-    applied = checked.filter(~has_policy("quarantine")).drop(VIOLATIONS)
+    applied = judged.filter(F.col(APPLIED))
     if rebuild:
         keys = list(table.primary_key)
         state = layout(current_state(applied, table, run_id), keys, int(counts["latest"]), rows_per_file(cfg))
@@ -230,13 +225,12 @@ def _merge_table(
         ):
             written_refs[table.name] = {c: list(counts[f"_refs_{i}"]) for i, c in enumerate(ref_columns)}
     crash_point(f"silver:after_merge:{table.name}")
-    record.rows_written = int(counts["latest"]) - record.rows_quarantined
+    record.rows_written = int(counts["latest"] or 0)
     if rebuild:
         # Incremental MERGEs cannot break the key: Delta rejects a source row matching two
         # targets and the source holds one row per key. Rebuilds are checked in full.
         _check_grain(spark, silver_path, table)
-    changes.unpersist()
-    checked.unpersist()
+    judged.unpersist()
     record.target_version = delta_io.version(spark, silver_path)
     return record.finish("ok")
 
@@ -250,15 +244,16 @@ def _batch_changes(
     bronze_version: int,
     batch_mode: contextlib.ExitStack,
     file_cap: contextlib.ExitStack,
-) -> tuple[DataFrame, list[tuple] | None]:
-    """The bronze rows a run applies, and the keys they touch when those are few enough to list
-    (else None). A rebuild (`consumed` < 0) applies all of bronze. An incremental run applies the
-    whole change logs of the keys bronze changed after version `consumed`; it enters its file cap
-    on `file_cap` and, while those keys are few, small batch mode on `batch_mode`."""
+) -> tuple[DataFrame, list[tuple] | None, list[str] | None]:
+    """The bronze rows a run applies; the keys they touch when those are few enough to list
+    (else None); the source files bronze ingested after version `consumed` (None: every file).
+    A rebuild (`consumed` < 0) applies all of bronze. An incremental run applies the whole change
+    logs of the keys bronze changed after version `consumed`; it enters its file cap on
+    `file_cap` and, while those keys are few, small batch mode on `batch_mode`."""
     keys = list(table.primary_key)
     bronze = delta_io.read(spark, bronze_path, bronze_version)
     if consumed < 0:
-        return bronze, None
+        return bronze, None, None
     # Files the MERGE and the history replace write hold at most `silver_rows_per_file` rows:
     # the file holding the newest keys, rewritten by every run with the run's new rows added,
     # would otherwise grow by them run after run, and so would every run's copy of it.
@@ -268,48 +263,69 @@ def _batch_changes(
     touched = (
         delta_io.read_changes(spark, bronze_path, consumed + 1, bronze_version)
         .filter(F.col("_change_type") == "insert")
-        .select(*keys)
+        .select(*keys, SOURCE_FILE)
     )
-    touched_keys = _listed_keys(touched, keys)
+    rows = touched.limit(MAX_LISTED_KEYS + 1).collect()
+    if len(rows) > MAX_LISTED_KEYS:
+        touched_keys = None
+        new_files = {r[0] for r in touched.select(SOURCE_FILE).distinct().collect()}
+    else:
+        touched_keys = _listed_keys(rows, keys)
+        new_files = {r[SOURCE_FILE] for r in rows}
+    new_files = sorted(f for f in new_files if f is not None)
     if not is_small_batch(cfg, None if touched_keys is None else len(touched_keys)):
         batch_mode.close()  # compiled code for the rest
     if touched_keys is not None:
         # Few keys: a literal filter, so Delta skips bronze files by key range and the touched
         # rows' full change logs are read without a join.
-        return bronze.filter(F.expr(key_predicate(keys, touched_keys))), touched_keys
-    return bronze.join(F.broadcast(touched.distinct()), on=keys, how="left_semi"), None
+        return bronze.filter(F.expr(key_predicate(keys, touched_keys))), touched_keys, new_files
+    semi = F.broadcast(touched.select(*keys).distinct())
+    return bronze.join(semi, on=keys, how="left_semi"), None, new_files
 
 
 def _check_batch(
-    spark: SparkSession, cfg: Config, table: Table, changes: DataFrame, ref_columns: list[str]
+    spark: SparkSession,
+    cfg: Config,
+    table: Table,
+    changes: DataFrame,
+    new_files: list[str] | None,
+    ref_columns: list[str],
 ) -> tuple[DataFrame, Row]:
-    """The newest change per key with its expectations evaluated (cached), and one pass of counts
-    over it: changes read, keys, rows per policy and, given `ref_columns`, the rows to write
-    (`_writes`) and their values of those columns (`_refs_<i>`). Raises ExpectationFailed, naming
-    the rules and some keys, when a `fail` expectation is broken."""
+    """Every change with its expectations evaluated and its fate marked (`judge_changes`; cached),
+    and one pass of counts over it: changes read, keys applied (`latest`), changes to quarantine,
+    applied rows that warn, new changes that fail and, given `ref_columns`, the rows to write
+    (`_writes`) and their values of those columns (`_refs_<i>`). `new_files`: the files of this
+    batch's changes (None: all). Raises ExpectationFailed, naming the rules and some keys, when a
+    new change breaks a `fail` expectation."""
     keys = list(table.primary_key)
-    # `_n`: how many changes each key had, so the one aggregation also counts rows read.
-    latest = latest_per_key(changes.withColumn("_n", F.count("*").over(Window.partitionBy(*keys))), keys)
     pre = tuple(e for e in table.expectations if not is_post_merge(e))
-    flagged = with_reference_flags(latest, table, _references(spark, cfg, pre), pre)
-    checked = evaluate_expectations(flagged, table, pre).cache()
-    writes = ~has_policy("quarantine") & (F.col(OP) != "D")
+    flagged = with_reference_flags(changes, table, _references(spark, cfg, pre), pre)
+    if new_files is None:
+        new = F.lit(True)
+    else:
+        new = F.col(SOURCE_FILE).isin(new_files) if new_files else F.lit(False)
+    judged = judge_changes(evaluate_expectations(flagged, table, pre), keys, new).cache()
+    applied = F.col(APPLIED)
+    writes = applied & (F.col(OP) != "D")
+    fails = has_policy("fail") & F.col(NEW)
     collected = [F.sum(writes.cast("long")).alias("_writes")] if ref_columns else []
     collected += [
         F.collect_list(F.when(writes, F.col(c))).alias(f"_refs_{i}") for i, c in enumerate(ref_columns)
     ]
-    counts = checked.agg(
-        F.count("*").alias("latest"),
-        F.sum("_n").alias("read"),
-        *[F.sum(has_policy(p).cast("long")).alias(p) for p in ("fail", "quarantine", "warn")],
+    counts = judged.agg(
+        F.count("*").alias("read"),
+        F.sum(applied.cast("long")).alias("latest"),
+        F.sum(F.col(TO_QUARANTINE).cast("long")).alias("quarantine"),
+        F.sum((applied & has_policy("warn")).cast("long")).alias("warn"),
+        F.sum(fails.cast("long")).alias("fail"),
         *collected,
     ).first()
     if any(e.policy == "fail" for e in pre) and counts["fail"]:
-        failing = checked.filter(has_policy("fail"))
+        failing = judged.filter(fails)
         sample = [r[keys[0]] for r in failing.select(*keys).limit(5).collect()]
         rules = sorted({v["rule"] for r in failing.select(VIOLATIONS).limit(100).collect() for v in r[0]})
         raise ExpectationFailed(f"silver {table.name}: rule(s) {', '.join(rules)} failed for keys {sample}")
-    return checked, counts
+    return judged, counts
 
 
 def _merge_changes(

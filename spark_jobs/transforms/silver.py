@@ -165,6 +165,41 @@ def has_policy(policy: str) -> SparkColumn:
     return F.exists(F.col(VIOLATIONS), lambda v: v["policy"] == policy)
 
 
+SET_ASIDE = "_set_aside"
+APPLIED = "_applied"
+NEW = "_new"
+TO_QUARANTINE = "_to_quarantine"
+
+
+def judge_changes(checked: DataFrame, keys: list[str] | tuple[str, ...], new: SparkColumn) -> DataFrame:
+    """Marks what becomes of every change in `checked` (each key's whole change log, with
+    `_violations` evaluated), so that a key's current state and its history agree and do not
+    depend on how the changes were split into batches:
+
+    - `_set_aside`: the change breaks a `quarantine` rule and is applied nowhere, as if it had
+      never happened;
+    - `_applied`: the key's newest change not set aside, the one its current state takes (none
+      when every change of the key is set aside);
+    - `_new`: the `new` condition (the change arrived in this batch);
+    - `_to_quarantine`: a set-aside change no earlier batch delivered, marked on one copy only
+      however many times this batch delivered it.
+    """
+    newest_kept = Window.partitionBy(*keys).orderBy(F.col(SET_ASIDE).asc(), *change_order())
+    change = [*keys, COMMIT_TS, CHANGE_SEQ]
+    copies = Window.partitionBy(*change).orderBy(F.col(SOURCE_FILE).desc_nulls_last())
+    # The same order, so that one sort serves both.
+    every_copy = copies.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    marked = checked.withColumns({SET_ASIDE: has_policy("quarantine"), NEW: new})
+    return marked.withColumns(
+        {
+            APPLIED: (F.row_number().over(newest_kept) == 1) & ~F.col(SET_ASIDE),
+            TO_QUARANTINE: F.col(SET_ASIDE)
+            & (F.row_number().over(copies) == 1)
+            & F.min(F.col(NEW).cast("int")).over(every_copy).cast("boolean"),
+        }
+    )
+
+
 def to_quarantine(violating: DataFrame, table: Table, run_id: str, policy: str = "quarantine") -> DataFrame:
     """One quarantine row per broken rule: the row as JSON, the rule, the source file, the run."""
     row_cols = [c.name for c in table.columns]

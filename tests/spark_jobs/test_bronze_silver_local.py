@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from decimal import Decimal
@@ -10,10 +11,11 @@ import pytest
 from pyspark.sql import functions as F
 
 from spark_jobs import delta_io
-from spark_jobs.config import load_config
+from spark_jobs.config import Expectation, load_config
 from spark_jobs.jobs import silver as silver_job
 from spark_jobs.jobs.silver_write import history_path
 from spark_jobs.main import run_layers
+from spark_jobs.parallel import LayerFailed
 from spark_jobs.session import SMALL_BATCH_CONF
 from tests.rawfiles import client, product, seq, ts, write_raw
 
@@ -160,6 +162,72 @@ def test_bad_rows_are_quarantined_with_rule_file_and_run(spark, cfg):
     assert "a@x" not in " ".join(r["row_json"] for r in q)  # PII is hashed before quarantine
     silver_rec = [r for r in records if r.job == "silver"][0]
     assert silver_rec.rows_quarantined == 2
+
+
+def test_a_quarantined_change_reaches_neither_the_state_nor_the_history(spark, cfg, touched_keys, batch_mode):
+    write_raw(cfg, "products", "LOAD00000001.parquet", [product(1, "10.00", 0)])
+    run(spark, cfg, tables=("products",))
+    # The newest change breaks the range rule: the change before it is the one that holds.
+    write_raw(
+        cfg,
+        "products",
+        "20260101-000030000.parquet",
+        [product(1, "12.00", 30, op="U", at=30, sq=30), product(1, "-1.00", 40, op="U", at=40, sq=40)],
+    )
+    records = run(spark, cfg, tables=("products",))
+    assert [r.rows_quarantined for r in records if r.job == "silver"] == [1]
+    assert silver(spark, cfg, "products")[1]["unit_price"] == Decimal("12.00")
+
+    def hist():
+        path = cfg.env.table_path("silver", "products_history")
+        return delta_io.read(spark, path).orderBy("valid_from").collect()
+
+    assert [(r["unit_price"], r["is_current"]) for r in hist()] == [
+        (Decimal("10.00"), False),
+        (Decimal("12.00"), True),
+    ]
+    q = delta_io.read(spark, f"{cfg.env.paths['ops']}/quarantine_rows").collect()
+    assert [(r["row_key"], r["rule"]) for r in q] == [("1", "range:unit_price")]
+
+    # A later change, and the bad change delivered again in its file: the bad change stays out of
+    # the history (it is in the key's change log again) and is not quarantined twice.
+    write_raw(
+        cfg,
+        "products",
+        "20260101-000050000.parquet",
+        [product(1, "13.00", 50, op="U", at=50, sq=50), product(1, "-1.00", 40, op="U", at=40, sq=40)],
+    )
+    records = run(spark, cfg, tables=("products",))
+    assert [r.rows_quarantined for r in records if r.job == "silver"] == [0]
+    assert silver(spark, cfg, "products")[1]["unit_price"] == Decimal("13.00")
+    history = [(r["unit_price"], r["valid_to"] is None, r["is_current"]) for r in hist()]
+    assert history == [
+        (Decimal("10.00"), False, False),
+        (Decimal("12.00"), False, False),
+        (Decimal("13.00"), True, True),
+    ]
+    assert delta_io.read(spark, f"{cfg.env.paths['ops']}/quarantine_rows").count() == 1
+
+    # A rebuild from bronze, all changes in one batch, gives the same state and history.
+    state = silver(spark, cfg, "products")[1].asDict()
+    run(spark, cfg, tables=("products",), refresh=("products",))
+    rebuilt = silver(spark, cfg, "products")[1].asDict()
+    assert {k: v for k, v in rebuilt.items() if k != "_run_id"} == {
+        k: v for k, v in state.items() if k != "_run_id"
+    }
+    assert [(r["unit_price"], r["valid_to"] is None, r["is_current"]) for r in hist()] == history
+
+
+def test_a_new_change_that_breaks_a_fail_rule_stops_the_run_naming_table_rule_and_key(spark, cfg):
+    rule = Expectation(rule="range", policy="fail", columns=("unit_price",), min=0)
+    cfg.tables["products"] = dataclasses.replace(cfg.tables["products"], expectations=(rule,))
+    write_raw(cfg, "products", "LOAD00000001.parquet", [product(1, "10.00", 0), product(2, "5.00", 0)])
+    run(spark, cfg, tables=("products",))
+    write_raw(cfg, "products", "20260101-000030000.parquet", [product(2, "-3.00", 30, op="U", at=30, sq=30)])
+    named = r"silver products: rule\(s\) range:unit_price failed for keys \[2\]"
+    with pytest.raises(LayerFailed, match=named):
+        run(spark, cfg, tables=("products",))
+    assert silver(spark, cfg, "products")[2]["unit_price"] == Decimal("5.00")  # nothing applied
 
 
 def test_a_file_that_breaks_the_contract_is_quarantined_and_reported(spark, cfg, tmp_path):

@@ -7,12 +7,14 @@ import hashlib
 
 import pytest
 from chispa import assert_df_equality
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from spark_jobs.config import Column, Expectation, Table, load_config
 from spark_jobs.transforms.silver import (
     evaluate_expectations,
     hash_pii,
+    judge_changes,
     key_predicate,
     latest_per_key,
     newer_than_target,
@@ -133,6 +135,48 @@ def test_expectations_flag_each_broken_rule_with_its_policy(spark):
         4: [],  # deletes are never checked
     }
     assert out.columns == [*rows.columns, "_violations"]
+
+
+def test_judge_changes_applies_the_newest_change_no_rule_sets_aside(spark):
+    bad = [("range:v", "quarantine")]
+    warn = [("in_set:v", "warn")]
+    at = lambda s: T0 + dt.timedelta(seconds=s)  # noqa: E731
+    schema = "id int, v string, _op string, _commit_ts timestamp, _change_seq string, _source_file string, "
+    schema += "_violations array<struct<rule:string,policy:string>>"
+    changes = spark.createDataFrame(
+        [
+            (1, "good", "I", at(0), "001", "old", []),
+            (1, "warned", "U", at(1), "002", "new", warn),
+            (1, "bad", "U", at(2), "003", "new", bad),  # newest, set aside: "warned" applies
+            (2, "bad", "I", at(0), "004", "old", bad),  # every change set aside: none applies
+            (2, "bad again", "U", at(1), "005", "new", bad),
+            (3, "bad", "U", at(0), "006", "old", bad),  # delivered before, and again now
+            (3, "bad", "U", at(0), "006", "new", bad),
+            (3, "ok", "D", at(1), "007", "new", []),  # the delete applies
+            (4, "bad", "U", at(0), "008", "new", bad),  # delivered twice in this batch
+            (4, "bad", "U", at(0), "008", "new2", bad),
+        ],
+        schema,
+    )
+    judged = judge_changes(changes, ["id"], F.col("_source_file").startswith("new"))
+    got = judged.select("id", "v", "_source_file", "_set_aside", "_applied", "_new", "_to_quarantine")
+    expected = spark.createDataFrame(
+        [
+            (1, "good", "old", False, False, False, False),
+            (1, "warned", "new", False, True, True, False),
+            (1, "bad", "new", True, False, True, True),
+            (2, "bad", "old", True, False, False, False),
+            (2, "bad again", "new", True, False, True, True),
+            (3, "bad", "old", True, False, False, False),
+            (3, "bad", "new", True, False, True, False),
+            (3, "ok", "new", False, True, True, False),
+            (4, "bad", "new", True, False, True, False),
+            (4, "bad", "new2", True, False, True, True),
+        ],
+        "id int, v string, _source_file string, _set_aside boolean, _applied boolean, _new boolean, "
+        "_to_quarantine boolean",
+    )
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
 
 
 def test_scd2_history_current_version_is_the_newest_change_even_when_its_time_goes_back(spark):
