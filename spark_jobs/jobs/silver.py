@@ -184,6 +184,7 @@ def _merge_table(
     ref_columns = [] if written_refs is None or touched_keys is None else post_merge_columns(table)
     judged, counts = _check_batch(spark, cfg, table, changes, new_files, ref_columns)
     record.rows_read = int(counts["read"] or 0)
+    record.rows_written = int(counts["applied"] or 0)  # the keys taking a change (deletes too)
     record.rows_quarantined = int(counts["quarantine"] or 0)
     record.rows_warned = int(counts["warn"] or 0)
 
@@ -216,7 +217,7 @@ def _merge_table(
     applied = judged.filter(F.col(APPLIED))
     if rebuild:
         keys = list(table.primary_key)
-        state = layout(current_state(applied, table, run_id), keys, int(counts["latest"]), rows_per_file(cfg))
+        state = layout(current_state(applied, table, run_id), keys, record.rows_written, rows_per_file(cfg))
         delta_io.overwrite(state, silver_path, app_id, bronze_version)
     else:
         writes = int(counts["_writes"] or 0) if ref_columns else None
@@ -225,7 +226,6 @@ def _merge_table(
         ):
             written_refs[table.name] = {c: list(counts[f"_refs_{i}"]) for i, c in enumerate(ref_columns)}
     crash_point(f"silver:after_merge:{table.name}")
-    record.rows_written = int(counts["latest"] or 0)
     if rebuild:
         # Incremental MERGEs cannot break the key: Delta rejects a source row matching two
         # targets and the source holds one row per key. Rebuilds are checked in full.
@@ -292,7 +292,7 @@ def _check_batch(
     ref_columns: list[str],
 ) -> tuple[DataFrame, Row]:
     """Every change with its expectations evaluated and its fate marked (`judge_changes`; cached),
-    and one pass of counts over it: changes read, keys applied (`latest`), changes to quarantine,
+    and one pass of counts over it: changes read, keys applied (`applied`), changes to quarantine,
     applied rows that warn, new changes that fail and, given `ref_columns`, the rows to write
     (`_writes`) and their values of those columns (`_refs_<i>`). `new_files`: the files of this
     batch's changes (None: all). Raises ExpectationFailed, naming the rules and some keys, when a
@@ -314,7 +314,7 @@ def _check_batch(
     ]
     counts = judged.agg(
         F.count("*").alias("read"),
-        F.sum(applied.cast("long")).alias("latest"),
+        F.sum(applied.cast("long")).alias("applied"),
         F.sum(F.col(TO_QUARANTINE).cast("long")).alias("quarantine"),
         F.sum((applied & has_policy("warn")).cast("long")).alias("warn"),
         F.sum(fails.cast("long")).alias("fail"),
