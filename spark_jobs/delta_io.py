@@ -243,6 +243,20 @@ def append_once(
     writer.save(path)
 
 
+def detached(df: DataFrame) -> DataFrame:
+    """`df` computed now and cached, so that a write of it reads none of the tables it came from.
+
+    Delta marks a write whose plan reads its own target as having read the whole table, and an
+    append so marked fails (ConcurrentAppendException) when another writer appended to the
+    table first, as the table workers do on the ops tables. An append of rows filtered against
+    the table they go to (what is not in it yet) is detached first: the write then reads the
+    cache. The caller unpersists it after the write.
+    """
+    cached = df.cache()
+    cached.count()
+    return cached
+
+
 @contextlib.contextmanager
 def _txn(spark: SparkSession, app_id: str, txn_version: int) -> Iterator[None]:
     spark.conf.set("spark.databricks.delta.write.txnAppId", app_id)

@@ -13,7 +13,9 @@ current state (which holds the progress).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import operator
 
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
@@ -31,7 +33,15 @@ from spark_jobs.jobs.silver_write import (
 )
 from spark_jobs.parallel import run_tables, table_parallelism
 from spark_jobs.run_log import RunRecord
-from spark_jobs.schemas import OP, QUARANTINE_SCHEMA, RUN_ID, SOURCE_FILE, silver_schema
+from spark_jobs.schemas import (
+    CHANGE_SEQ,
+    COMMIT_TS,
+    OP,
+    QUARANTINE_SCHEMA,
+    RUN_ID,
+    SOURCE_FILE,
+    silver_schema,
+)
 from spark_jobs.session import is_small_batch, session_conf, small_batch, small_batch_rows
 from spark_jobs.transforms.silver import (
     APPLIED,
@@ -54,6 +64,8 @@ from spark_jobs.transforms.silver import (
 
 log = logging.getLogger(__name__)
 APP_ID = "silver"
+# What names one change in the quarantine, beside its rule.
+QUARANTINED_CHANGE = ("row_key", COMMIT_TS, CHANGE_SEQ)
 
 
 class ExpectationFailed(RuntimeError):
@@ -62,6 +74,19 @@ class ExpectationFailed(RuntimeError):
 
 def quarantine_path(cfg: Config) -> str:
     return f"{cfg.env.paths['ops'].rstrip('/')}/quarantine_rows"
+
+
+def _not_yet_quarantined(spark: SparkSession, cfg: Config, table: Table, rows: DataFrame) -> DataFrame:
+    """The quarantine rows of `table` that the quarantine does not hold yet, for the same change
+    (key, commit ts, change seq) and rule, whichever file and run it came from; detached from the
+    quarantine table they are read against (`delta_io.detached`)."""
+    held = (
+        delta_io.read(spark, quarantine_path(cfg))
+        .filter(F.col("table_name") == table.name)
+        .select(*[F.col(c).alias(f"_held{c}") for c in (*QUARANTINED_CHANGE, "rule")])
+    )
+    same = [F.col(c).eqNullSafe(F.col(f"_held{c}")) for c in (*QUARANTINED_CHANGE, "rule")]
+    return delta_io.detached(rows.join(held, functools.reduce(operator.and_, same), "left_anti"))
 
 
 def ensure_quarantine(spark: SparkSession, cfg: Config) -> None:
@@ -194,7 +219,13 @@ def _merge_table(
     if record.rows_quarantined:
         ensure_quarantine(spark, cfg)
         rows = to_quarantine(judged.filter(F.col(TO_QUARANTINE)), table, run_id)
-        delta_io.append_once(rows, quarantine_path(cfg), f"{app_id}:{table.name}", bronze_version)
+        if new_files is None:
+            # A rebuild judges every change again: it quarantines what no earlier run did.
+            rows = _not_yet_quarantined(spark, cfg, table, rows)
+            record.rows_quarantined = rows.select(*QUARANTINED_CHANGE).distinct().count()
+        if record.rows_quarantined:
+            delta_io.append_once(rows, quarantine_path(cfg), f"{app_id}:{table.name}", bronze_version)
+        rows.unpersist()
     crash_point(f"silver:before_history:{table.name}")
 
     if table.scd == 2:

@@ -210,12 +210,44 @@ def test_a_quarantined_change_reaches_neither_the_state_nor_the_history(spark, c
 
     # A rebuild from bronze, all changes in one batch, gives the same state and history.
     state = silver(spark, cfg, "products")[1].asDict()
-    run(spark, cfg, tables=("products",), refresh=("products",))
+    records = run(spark, cfg, tables=("products",), refresh=("products",))
     rebuilt = silver(spark, cfg, "products")[1].asDict()
     assert {k: v for k, v in rebuilt.items() if k != "_run_id"} == {
         k: v for k, v in state.items() if k != "_run_id"
     }
     assert [(r["unit_price"], r["valid_to"] is None, r["is_current"]) for r in hist()] == history
+    # The rebuild finds the bad change already quarantined and does not quarantine it again.
+    assert [r.rows_quarantined for r in records if r.job == "silver"] == [0]
+    assert delta_io.read(spark, f"{cfg.env.paths['ops']}/quarantine_rows").count() == 1
+
+
+def test_a_refresh_quarantines_the_changes_a_tightened_rule_sets_aside_once(spark, cfg):
+    write_raw(cfg, "products", "LOAD00000001.parquet", [product(1, "10.00", 0), product(2, "5.00", 0)])
+    write_raw(
+        cfg,
+        "products",
+        "20260101-000030000.parquet",
+        [product(1, "-1.00", 30, op="U", at=30, sq=30), product(2, "900.00", 30, op="U", at=30, sq=31)],
+    )
+    records = run(spark, cfg, tables=("products",))
+    assert [r.rows_quarantined for r in records if r.job == "silver"] == [1]  # the range rule's
+    assert silver(spark, cfg, "products")[2]["unit_price"] == Decimal("900.00")
+
+    # The rule tightened afterwards: a refresh applies it to the changes silver already holds and
+    # quarantines what it newly sets aside, once however often the table is refreshed.
+    tight = Expectation(rule="range", policy="quarantine", columns=("unit_price",), min=0, max=100)
+    rules = tuple(tight if e.name == tight.name else e for e in cfg.tables["products"].expectations)
+    cfg.tables["products"] = dataclasses.replace(cfg.tables["products"], expectations=rules)
+    quarantine = f"{cfg.env.paths['ops']}/quarantine_rows"
+    for refreshed in (1, 0):
+        records = run(spark, cfg, tables=("products",), refresh=("products",))
+        assert [r.rows_quarantined for r in records if r.job == "silver"] == [refreshed]
+        assert silver(spark, cfg, "products")[2]["unit_price"] == Decimal("5.00")
+        held = delta_io.read(spark, quarantine).orderBy("row_key", "rule").collect()
+        assert [(r["row_key"], r["rule"]) for r in held] == [
+            ("1", "range:unit_price"),
+            ("2", "range:unit_price"),
+        ]
 
 
 def test_a_new_change_that_breaks_a_fail_rule_stops_the_run_naming_table_rule_and_key(spark, cfg):

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 import pytest
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from spark_jobs import delta_io
@@ -100,3 +103,55 @@ def test_a_commit_written_during_the_clean_up_is_never_removed(spark, tmp_path, 
     assert (path / "_delta_log" / "00000000000000000000.json").read_bytes() == commit
     assert delta_io.version(spark, str(path)) == 0
     assert delta_io.read(spark, str(path)).schema == SCHEMA
+
+
+def _append_while_another_writer_commits(spark, tmp_path, detach: bool) -> list[str]:
+    """Appends to a table the rows of a frame not in it yet; a second writer appends to the same
+    table after the first write has started and before it commits. Returns the first write's
+    errors."""
+    path = str(tmp_path / "q")
+    started, go = tmp_path / "started", tmp_path / "go"
+    spark.range(5).withColumn("t", F.lit("a")).write.format("delta").save(path)
+
+    def hold(x):  # runs in the write's task: holds the write open until the other one committed
+        started.touch()
+        deadline = time.monotonic() + 60
+        while not go.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return x
+
+    there = delta_io.read(spark, path).filter("t = 'a'").select("id")
+    rows = spark.range(3, 8).withColumn("t", F.lit("a")).join(there, "id", "left_anti")
+    if detach:
+        rows = delta_io.detached(rows)
+    rows = rows.coalesce(1).select(F.udf(hold, "long")("id").alias("id"), "t")
+    errors: list[str] = []
+
+    def write():
+        try:
+            delta_io.append_once(rows, path, "probe", 1)
+        except Exception as e:  # noqa: BLE001 - the test reports what the write raised
+            errors.append(str(e))
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    spark.range(100, 101).withColumn("t", F.lit("b")).write.format("delta").mode("append").save(path)
+    go.touch()
+    writer.join()
+    ids = sorted(r.id for r in delta_io.read(spark, path).collect())
+    assert ids == ([0, 1, 2, 3, 4, 5, 6, 7, 100] if not errors else [0, 1, 2, 3, 4, 100])
+    return errors
+
+
+def test_an_append_of_rows_read_against_its_own_table_conflicts_with_a_concurrent_append(spark, tmp_path):
+    # Why `detached` exists: Delta takes the plan reading its own target for a read of the whole
+    # table, and the other writer's commit then conflicts with it.
+    errors = _append_while_another_writer_commits(spark, tmp_path, detach=False)
+    assert len(errors) == 1 and "DELTA_CONCURRENT_APPEND" in errors[0]
+
+
+def test_a_detached_append_does_not_conflict_with_a_concurrent_append(spark, tmp_path):
+    assert _append_while_another_writer_commits(spark, tmp_path, detach=True) == []
