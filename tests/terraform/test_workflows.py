@@ -158,6 +158,31 @@ def test_packages_ship_the_rds_ca_bundle_fetched_from_aws():
         assert "RDS_CA_BUNDLE=dist/rds-ca-bundle.pem" in runs[build]
 
 
+def test_every_pip_install_in_a_workflow_takes_the_versions_ci_tested():
+    """A package a workflow installs outside .venv (publish_release.py's boto3 and PyYAML) comes
+    with its dependencies (botocore, s3transfer, ...) at the versions constraints.txt pins."""
+    pinned = {
+        line.split("==")[0].lower()
+        for line in (REPO / "constraints.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+    installs = [
+        line
+        for path in FILES
+        for job in load(path.name)["jobs"].values()
+        for step in steps(job)
+        for line in step.get("run", "").splitlines()
+        if "pip install" in line
+    ]
+    assert installs
+    for line in installs:
+        words = line.split()
+        assert "-c constraints.txt" in line, line
+        packages = [w for w in words[words.index("install") + 1 :] if not w.startswith("-")]
+        packages.remove("constraints.txt")
+        assert packages and {p.lower() for p in packages} <= pinned, line
+
+
 def test_make_targets_the_workflows_call_exist():
     makefile = (REPO / "Makefile").read_text()
     called = set()
