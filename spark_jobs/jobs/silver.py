@@ -13,7 +13,9 @@ current state (which holds the progress).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
+import json
 import logging
 import operator
 
@@ -87,6 +89,17 @@ def _not_yet_quarantined(spark: SparkSession, cfg: Config, table: Table, rows: D
     )
     same = [F.col(c).eqNullSafe(F.col(f"_held{c}")) for c in (*QUARANTINED_CHANGE, "rule")]
     return delta_io.detached(rows.join(held, functools.reduce(operator.and_, same), "left_anti"))
+
+
+def rules_path(cfg: Config, table: Table) -> str:
+    return f"{cfg.env.paths['ops'].rstrip('/')}/silver_rules/{table.name}.json"
+
+
+def rules_judged(table: Table) -> str:
+    """The table's rules that decide a change's fate (`quarantine`, `fail`), as the JSON silver
+    records once a run has judged every change of its batch by them (`rules_path`)."""
+    rules = sorted((dataclasses.asdict(e) for e in table.expectations if e.policy != "warn"), key=json.dumps)
+    return json.dumps({"table": table.name, "rules": rules}, sort_keys=True, default=str)
 
 
 def ensure_quarantine(spark: SparkSession, cfg: Config) -> None:
@@ -202,6 +215,13 @@ def _merge_table(
     changes, touched_keys, new_files = _batch_changes(
         spark, cfg, table, bronze_path, consumed, bronze_version, batch_mode, file_cap
     )
+    rules = rules_judged(table)
+    rules_file = rules_path(cfg, table)
+    if new_files is not None and delta_io.read_text(spark, rules_file) != rules:
+        # The rules changed since the table was last judged (or were never recorded): the run
+        # judges its keys' whole change logs as a rebuild does, old changes too.
+        log.info("silver %s: rules changed since the last run, judging every change of the batch", table.name)
+        new_files = None
     changes = hash_pii(changes, table.pii, salt)
     # A few listed keys: the pass that counts the batch also collects the `warn` reference values
     # of the rows the MERGE is to write (not quarantined, not deletes), for the count after every
@@ -262,6 +282,8 @@ def _merge_table(
         # targets and the source holds one row per key. Rebuilds are checked in full.
         _check_grain(spark, silver_path, table)
     judged.unpersist()
+    if new_files is None:
+        delta_io.write_text(spark, rules_file, rules)
     record.target_version = delta_io.version(spark, silver_path)
     return record.finish("ok")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+import json
 from decimal import Decimal
 
 import pytest
@@ -164,6 +165,18 @@ def test_bad_rows_are_quarantined_with_rule_file_and_run(spark, cfg):
     assert silver_rec.rows_quarantined == 2
 
 
+def quarantined(records) -> list[int]:
+    """Silver's `rows_quarantined`, per table record of a run."""
+    return [r.rows_quarantined for r in records if r.job == "silver"]
+
+
+def tighten_price_range(cfg, max_price: int) -> None:
+    """Replaces the products' `range:unit_price` rule (min 0) with one that also has a maximum."""
+    tight = Expectation(rule="range", policy="quarantine", columns=("unit_price",), min=0, max=max_price)
+    rules = tuple(tight if e.name == tight.name else e for e in cfg.tables["products"].expectations)
+    cfg.tables["products"] = dataclasses.replace(cfg.tables["products"], expectations=rules)
+
+
 def test_a_quarantined_change_reaches_neither_the_state_nor_the_history(spark, cfg, touched_keys, batch_mode):
     write_raw(cfg, "products", "LOAD00000001.parquet", [product(1, "10.00", 0)])
     run(spark, cfg, tables=("products",))
@@ -175,7 +188,7 @@ def test_a_quarantined_change_reaches_neither_the_state_nor_the_history(spark, c
         [product(1, "12.00", 30, op="U", at=30, sq=30), product(1, "-1.00", 40, op="U", at=40, sq=40)],
     )
     records = run(spark, cfg, tables=("products",))
-    assert [r.rows_quarantined for r in records if r.job == "silver"] == [1]
+    assert quarantined(records) == [1]
     assert silver(spark, cfg, "products")[1]["unit_price"] == Decimal("12.00")
 
     def hist():
@@ -198,7 +211,7 @@ def test_a_quarantined_change_reaches_neither_the_state_nor_the_history(spark, c
         [product(1, "13.00", 50, op="U", at=50, sq=50), product(1, "-1.00", 40, op="U", at=40, sq=40)],
     )
     records = run(spark, cfg, tables=("products",))
-    assert [r.rows_quarantined for r in records if r.job == "silver"] == [0]
+    assert quarantined(records) == [0]
     assert silver(spark, cfg, "products")[1]["unit_price"] == Decimal("13.00")
     history = [(r["unit_price"], r["valid_to"] is None, r["is_current"]) for r in hist()]
     assert history == [
@@ -217,7 +230,7 @@ def test_a_quarantined_change_reaches_neither_the_state_nor_the_history(spark, c
     }
     assert [(r["unit_price"], r["valid_to"] is None, r["is_current"]) for r in hist()] == history
     # The rebuild finds the bad change already quarantined and does not quarantine it again.
-    assert [r.rows_quarantined for r in records if r.job == "silver"] == [0]
+    assert quarantined(records) == [0]
     assert delta_io.read(spark, f"{cfg.env.paths['ops']}/quarantine_rows").count() == 1
 
 
@@ -230,24 +243,55 @@ def test_a_refresh_quarantines_the_changes_a_tightened_rule_sets_aside_once(spar
         [product(1, "-1.00", 30, op="U", at=30, sq=30), product(2, "900.00", 30, op="U", at=30, sq=31)],
     )
     records = run(spark, cfg, tables=("products",))
-    assert [r.rows_quarantined for r in records if r.job == "silver"] == [1]  # the range rule's
+    assert quarantined(records) == [1]  # the range rule's
     assert silver(spark, cfg, "products")[2]["unit_price"] == Decimal("900.00")
 
     # The rule tightened afterwards: a refresh applies it to the changes silver already holds and
     # quarantines what it newly sets aside, once however often the table is refreshed.
-    tight = Expectation(rule="range", policy="quarantine", columns=("unit_price",), min=0, max=100)
-    rules = tuple(tight if e.name == tight.name else e for e in cfg.tables["products"].expectations)
-    cfg.tables["products"] = dataclasses.replace(cfg.tables["products"], expectations=rules)
+    tighten_price_range(cfg, max_price=100)
     quarantine = f"{cfg.env.paths['ops']}/quarantine_rows"
     for refreshed in (1, 0):
         records = run(spark, cfg, tables=("products",), refresh=("products",))
-        assert [r.rows_quarantined for r in records if r.job == "silver"] == [refreshed]
+        assert quarantined(records) == [refreshed]
         assert silver(spark, cfg, "products")[2]["unit_price"] == Decimal("5.00")
         held = delta_io.read(spark, quarantine).orderBy("row_key", "rule").collect()
         assert [(r["row_key"], r["rule"]) for r in held] == [
             ("1", "range:unit_price"),
             ("2", "range:unit_price"),
         ]
+
+
+def test_a_tightened_rule_judges_the_old_changes_of_the_keys_the_next_run_touches(spark, cfg):
+    write_raw(cfg, "products", "LOAD00000001.parquet", [product(1, "10.00", 0), product(2, "5.00", 0)])
+    write_raw(cfg, "products", "20260101-000030000.parquet", [product(2, "900.00", 30, op="U", at=30, sq=30)])
+    run(spark, cfg, tables=("products",))
+    assert silver(spark, cfg, "products")[2]["unit_price"] == Decimal("900.00")
+
+    tighten_price_range(cfg, max_price=100)
+    quarantine = f"{cfg.env.paths['ops']}/quarantine_rows"
+    history = cfg.env.table_path("silver", "products_history")
+
+    # The next run touches product 2: its old change to 900.00 now breaks the rule, so it leaves
+    # the history and goes to the quarantine rather than vanishing.
+    write_raw(cfg, "products", "20260101-000040000.parquet", [product(2, "50.00", 40, op="U", at=40, sq=40)])
+    records = run(spark, cfg, tables=("products",))
+    assert quarantined(records) == [1]
+    held = delta_io.read(spark, quarantine).collect()
+    assert [(r["row_key"], r["rule"], json.loads(r["row_json"])["unit_price"]) for r in held] == [
+        ("2", "range:unit_price", 900.0)
+    ]
+    versions = delta_io.read(spark, history).filter("id = 2").orderBy("valid_from").collect()
+    assert [(r["unit_price"], r["is_current"]) for r in versions] == [
+        (Decimal("5.00"), False),
+        (Decimal("50.00"), True),
+    ]
+
+    # Judged by these rules now: later runs quarantine only what they read new.
+    write_raw(cfg, "products", "20260101-000050000.parquet", [product(2, "60.00", 50, op="U", at=50, sq=50)])
+    records = run(spark, cfg, tables=("products",))
+    assert quarantined(records) == [0]
+    assert delta_io.read(spark, quarantine).count() == 1
+    assert silver(spark, cfg, "products")[2]["unit_price"] == Decimal("60.00")
 
 
 def test_a_new_change_that_breaks_a_fail_rule_stops_the_run_naming_table_rule_and_key(spark, cfg):
