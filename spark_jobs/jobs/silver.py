@@ -75,7 +75,7 @@ class ExpectationFailed(RuntimeError):
 
 
 def quarantine_path(cfg: Config) -> str:
-    return f"{cfg.env.paths['ops'].rstrip('/')}/quarantine_rows"
+    return cfg.env.table_path("ops", "quarantine_rows")
 
 
 def _not_yet_quarantined(spark: SparkSession, cfg: Config, table: Table, rows: DataFrame) -> DataFrame:
@@ -92,7 +92,7 @@ def _not_yet_quarantined(spark: SparkSession, cfg: Config, table: Table, rows: D
 
 
 def rules_path(cfg: Config, table: Table) -> str:
-    return f"{cfg.env.paths['ops'].rstrip('/')}/silver_rules/{table.name}.json"
+    return cfg.env.table_path("ops", f"silver_rules/{table.name}.json")
 
 
 def rules_judged(table: Table) -> str:

@@ -129,7 +129,7 @@ def test_scd2_history_keeps_every_price_with_validity(spark, cfg, touched_keys, 
     )
     run(spark, cfg, tables=("products",))
     hist = (
-        delta_io.read(spark, cfg.env.table_path("silver", "products_history"))
+        delta_io.read(spark, history_path(cfg, "products"))
         .filter("id = 1")
         .orderBy("valid_from")
         .select("unit_price", "valid_from", "valid_to", "is_current")
@@ -141,7 +141,7 @@ def test_scd2_history_keeps_every_price_with_validity(spark, cfg, touched_keys, 
         (Decimal("12.00"), day(30), day(40), False),
         (Decimal("11.00"), day(40), None, True),
     ]
-    untouched = delta_io.read(spark, cfg.env.table_path("silver", "products_history")).filter("id = 2")
+    untouched = delta_io.read(spark, history_path(cfg, "products")).filter("id = 2")
     assert [(r["unit_price"], r["is_current"]) for r in untouched.collect()] == [(Decimal("5.00"), True)]
 
 
@@ -154,7 +154,7 @@ def test_bad_rows_are_quarantined_with_rule_file_and_run(spark, cfg):
     )
     records = run(spark, cfg, tables=("clients",))
     assert sorted(silver(spark, cfg, "clients")) == [1]
-    q = delta_io.read(spark, f"{cfg.env.paths['ops']}/quarantine_rows").collect()
+    q = delta_io.read(spark, silver_job.quarantine_path(cfg)).collect()
     assert sorted((r["row_key"], r["rule"]) for r in q) == [
         ("2", "not_null:id,email,segment,status"),
         ("3", "in_set:segment"),
@@ -192,14 +192,13 @@ def test_a_quarantined_change_reaches_neither_the_state_nor_the_history(spark, c
     assert silver(spark, cfg, "products")[1]["unit_price"] == Decimal("12.00")
 
     def hist():
-        path = cfg.env.table_path("silver", "products_history")
-        return delta_io.read(spark, path).orderBy("valid_from").collect()
+        return delta_io.read(spark, history_path(cfg, "products")).orderBy("valid_from").collect()
 
     assert [(r["unit_price"], r["is_current"]) for r in hist()] == [
         (Decimal("10.00"), False),
         (Decimal("12.00"), True),
     ]
-    q = delta_io.read(spark, f"{cfg.env.paths['ops']}/quarantine_rows").collect()
+    q = delta_io.read(spark, silver_job.quarantine_path(cfg)).collect()
     assert [(r["row_key"], r["rule"]) for r in q] == [("1", "range:unit_price")]
 
     # A later change, and the bad change delivered again in its file: the bad change stays out of
@@ -219,7 +218,7 @@ def test_a_quarantined_change_reaches_neither_the_state_nor_the_history(spark, c
         (Decimal("12.00"), False, False),
         (Decimal("13.00"), True, True),
     ]
-    assert delta_io.read(spark, f"{cfg.env.paths['ops']}/quarantine_rows").count() == 1
+    assert delta_io.read(spark, silver_job.quarantine_path(cfg)).count() == 1
 
     # A rebuild from bronze, all changes in one batch, gives the same state and history.
     state = silver(spark, cfg, "products")[1].asDict()
@@ -231,7 +230,7 @@ def test_a_quarantined_change_reaches_neither_the_state_nor_the_history(spark, c
     assert [(r["unit_price"], r["valid_to"] is None, r["is_current"]) for r in hist()] == history
     # The rebuild finds the bad change already quarantined and does not quarantine it again.
     assert quarantined(records) == [0]
-    assert delta_io.read(spark, f"{cfg.env.paths['ops']}/quarantine_rows").count() == 1
+    assert delta_io.read(spark, silver_job.quarantine_path(cfg)).count() == 1
 
 
 def test_a_refresh_quarantines_the_changes_a_tightened_rule_sets_aside_once(spark, cfg):
@@ -249,7 +248,7 @@ def test_a_refresh_quarantines_the_changes_a_tightened_rule_sets_aside_once(spar
     # The rule tightened afterwards: a refresh applies it to the changes silver already holds and
     # quarantines what it newly sets aside, once however often the table is refreshed.
     tighten_price_range(cfg, max_price=100)
-    quarantine = f"{cfg.env.paths['ops']}/quarantine_rows"
+    quarantine = silver_job.quarantine_path(cfg)
     for refreshed in (1, 0):
         records = run(spark, cfg, tables=("products",), refresh=("products",))
         assert quarantined(records) == [refreshed]
@@ -268,8 +267,8 @@ def test_a_tightened_rule_judges_the_old_changes_of_the_keys_the_next_run_touche
     assert silver(spark, cfg, "products")[2]["unit_price"] == Decimal("900.00")
 
     tighten_price_range(cfg, max_price=100)
-    quarantine = f"{cfg.env.paths['ops']}/quarantine_rows"
-    history = cfg.env.table_path("silver", "products_history")
+    quarantine = silver_job.quarantine_path(cfg)
+    history = history_path(cfg, "products")
 
     # The next run touches product 2: its old change to 900.00 now breaks the rule, so it leaves
     # the history and goes to the quarantine rather than vanishing.
