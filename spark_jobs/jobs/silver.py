@@ -47,7 +47,9 @@ from spark_jobs.schemas import (
 from spark_jobs.session import is_small_batch, session_conf, small_batch, small_batch_rows
 from spark_jobs.transforms.silver import (
     APPLIED,
+    FRESH,
     NEW,
+    NEWEST,
     SET_ASIDE,
     TO_QUARANTINE,
     VIOLATIONS,
@@ -59,6 +61,8 @@ from spark_jobs.transforms.silver import (
     key_condition,
     key_predicate,
     newer_than_target,
+    newest_change,
+    target_not_newer_than_newest,
     to_quarantine,
     to_silver_rows,
     with_reference_flags,
@@ -222,6 +226,7 @@ def _merge_table(
         # judges its keys' whole change logs as a rebuild does, old changes too.
         log.info("silver %s: rules changed since the last run, judging every change of the batch", table.name)
         new_files = None
+    rejudge = not rebuild and new_files is None
     changes = hash_pii(changes, table.pii, salt)
     # A few listed keys: the pass that counts the batch also collects the `warn` reference values
     # of the rows the MERGE is to write (not quarantined, not deletes), for the count after every
@@ -239,8 +244,14 @@ def _merge_table(
     if record.rows_quarantined:
         ensure_quarantine(spark, cfg)
         rows = to_quarantine(judged.filter(F.col(TO_QUARANTINE)), table, run_id)
-        if new_files is None:
-            # A rebuild judges every change again: it quarantines what no earlier run did.
+        # A rebuild judges every change again, and a run retried after one that quarantined
+        # but did not merge (bronze may have moved on since, so the append's transaction id
+        # differs) judges the same changes again: either quarantines what no earlier run did.
+        retried = (
+            new_files is not None
+            and delta_io.progress(spark, quarantine_path(cfg), f"{app_id}:{table.name}") > consumed
+        )
+        if new_files is None or retried:
             rows = _not_yet_quarantined(spark, cfg, table, rows)
             record.rows_quarantined = rows.select(*QUARANTINED_CHANGE).distinct().count()
         if record.rows_quarantined:
@@ -262,18 +273,19 @@ def _merge_table(
             rebuild=rebuild,
             touched=touched_keys,
             rows=record.rows_read,
+            affected=judged.select(*table.primary_key),
         )
 
     crash_point(f"silver:before_merge:{table.name}")
-    applied = judged.filter(F.col(APPLIED))
     if rebuild:
         keys = list(table.primary_key)
+        applied = judged.filter(F.col(APPLIED))
         state = layout(current_state(applied, table, run_id), keys, record.rows_written, rows_per_file(cfg))
         delta_io.overwrite(state, silver_path, app_id, bronze_version)
     else:
         writes = int(counts["_writes"] or 0) if ref_columns else None
         if _merge_changes(
-            spark, table, applied, silver_path, touched_keys, app_id, bronze_version, run_id, writes
+            spark, table, judged, silver_path, touched_keys, app_id, bronze_version, run_id, writes, rejudge
         ):
             written_refs[table.name] = {c: list(counts[f"_refs_{i}"]) for i, c in enumerate(ref_columns)}
     crash_point(f"silver:after_merge:{table.name}")
@@ -358,8 +370,11 @@ def _check_batch(
     else:
         new = F.col(SOURCE_FILE).isin(new_files) if new_files else F.lit(False)
     judged = judge_changes(evaluate_expectations(flagged, table, pre), keys, new).cache()
-    applied = F.col(APPLIED)
-    writes = applied & (F.col(OP) != "D")
+    # The run log counts what is news to silver: a key's applied change delivered before (again
+    # now, or the last applied when its new changes are set aside) is neither written nor warned
+    # about again, and the MERGE's guard holds it back.
+    taken = F.col(APPLIED) & F.col(FRESH)
+    writes = taken & (F.col(OP) != "D")
     fails = has_policy("fail") & F.col(NEW)
     collected = [F.sum(writes.cast("long")).alias("_writes")] if ref_columns else []
     collected += [
@@ -367,9 +382,9 @@ def _check_batch(
     ]
     counts = judged.agg(
         F.count("*").alias("read"),
-        F.sum(applied.cast("long")).alias("applied"),
+        F.sum(taken.cast("long")).alias("applied"),
         F.sum(F.col(TO_QUARANTINE).cast("long")).alias("quarantine"),
-        F.sum((applied & has_policy("warn")).cast("long")).alias("warn"),
+        F.sum((taken & has_policy("warn")).cast("long")).alias("warn"),
         F.sum(fails.cast("long")).alias("fail"),
         *collected,
     ).first()
@@ -384,16 +399,24 @@ def _check_batch(
 def _merge_changes(
     spark: SparkSession,
     table: Table,
-    applied: DataFrame,
+    judged: DataFrame,
     silver_path: str,
     touched_keys: list[tuple] | None,
     app_id: str,
     bronze_version: int,
     run_id: str,
     writes: int | None,
+    rejudge: bool,
 ) -> bool:
-    """MERGE the newest change per key into the current state, a sequence guard keeping any newer
-    row. Given `writes` (the rows the run is to insert or update), True when the MERGE's commit
+    """MERGE each key's applied change (`judged`'s `_applied` rows) into the current state, a
+    sequence guard keeping any row newer than every change the batch holds for its key.
+
+    Judged by unchanged rules, a key's applied change is never older than its row in silver, and
+    the guard keeps any row newer than the change itself. Re-judged (`rejudge`: the rules
+    changed), a key's row may come from a change the rules now set aside, newer than its applied
+    change: the guard then compares the row with the key's newest change (NEWEST), and a key
+    none of whose changes applies any more is deleted.
+    Given `writes` (the rows the run is to insert or update), True when the MERGE's commit
     shows it wrote exactly those (merge_wrote); False otherwise."""
     keys = list(table.primary_key)
     columns = [f.name for f in silver_schema(table).fields]
@@ -401,16 +424,25 @@ def _merge_changes(
     if touched_keys is not None:
         # A condition on the target alone lets Delta skip the files holding none of the keys.
         condition += f" AND {key_predicate(keys, touched_keys, 't')}"
+    applied = to_silver_rows(judged.filter(F.col(APPLIED)), table, run_id)
+    if rejudge:
+        newest = judged.groupBy(*keys).agg(F.max(newest_change()).alias(NEWEST))
+        source = newest.join(applied, on=keys, how="left").withColumn(OP, F.coalesce(F.col(OP), F.lit("D")))
+    else:
+        source = applied.withColumn(NEWEST, newest_change())
+    held = target_not_newer_than_newest()
+    # Newer than the row; or older, in place of a row the rules now set aside (re-judged only).
+    replaces = f"({newer_than_target()} OR ({held} AND {newer_than_target('t', 's')}))"
     before = delta_io.version(spark, silver_path) if writes is not None else None
     delta_io.merge_once(
         spark,
-        to_silver_rows(applied, table, run_id),
+        source,
         silver_path,
         condition,
         app_id,
         bronze_version,
-        matched_delete=f"s.{OP} = 'D' AND NOT {newer_than_target('t', 's')}",
-        matched_update=f"s.{OP} <> 'D' AND {newer_than_target()}",
+        matched_delete=f"s.{OP} = 'D' AND {held}",
+        matched_update=f"s.{OP} <> 'D' AND {replaces}",
         update_set={c: f"s.{c}" for c in columns},
         not_matched_insert=f"s.{OP} <> 'D'",
         insert_values={c: f"s.{c}" for c in columns},

@@ -39,9 +39,11 @@ def layout(df: DataFrame, keys: list[str], rows: int, per_file: int) -> DataFram
 
 
 def write_history(
-    spark, cfg, table, changes, app_id, txn, run_id, rebuild: bool, touched=None, rows: int = 0
+    spark, cfg, table, changes, app_id, txn, run_id, rebuild: bool, touched=None, rows: int = 0, affected=None
 ) -> None:
-    """Rebuild the history of every key in `changes` (which holds those keys' whole change logs).
+    """Rebuild the history of every key in `changes` (which holds those keys' whole change logs)
+    and of every key in `affected` (a frame of keys, default those of `changes`): a key there
+    with no change in `changes` (every one set aside) has no history left.
 
     `rebuild`: `changes` is all of bronze; the table is replaced, laid out by key for about
     `rows` rows. `touched`: the run's touched keys, listed; their versions are then replaced in
@@ -60,7 +62,7 @@ def write_history(
         return
     # Replace the affected keys' versions in one MERGE: rebuilt versions upsert, stale ones delete.
     existing = delta_io.read(spark, path)
-    affected = changes.select(*keys).distinct()
+    affected = (changes if affected is None else affected).select(*keys).distinct()
     stale = (
         existing.join(affected, on=keys, how="left_semi")
         .join(rebuilt.select(*keys, VALID_FROM), on=[*keys, VALID_FROM], how="left_anti")

@@ -45,13 +45,31 @@ def latest_per_key(changes: DataFrame, keys: list[str] | tuple[str, ...]) -> Dat
     return changes.withColumn("_rn", F.row_number().over(w)).filter(F.col("_rn") == 1).drop("_rn")
 
 
+def _newer(a_ts: str, a_seq: str, b_ts: str, b_seq: str) -> str:
+    """SQL: the change at (a_ts, a_seq) is strictly newer than the one at (b_ts, b_seq)."""
+    return f"({b_ts} IS NULL OR {a_ts} > {b_ts} OR ({a_ts} = {b_ts} AND {a_seq} > {b_seq}))"
+
+
 def newer_than_target(source: str = "s", target: str = "t") -> str:
     """MERGE guard: the source change is strictly newer than the change that made the target row."""
     s_seq, t_seq = f"coalesce({source}.{CHANGE_SEQ}, '')", f"coalesce({target}.{CHANGE_SEQ}, '')"
-    return (
-        f"({target}.{COMMIT_TS} IS NULL OR {source}.{COMMIT_TS} > {target}.{COMMIT_TS} OR "
-        f"({source}.{COMMIT_TS} = {target}.{COMMIT_TS} AND {s_seq} > {t_seq}))"
-    )
+    return _newer(f"{source}.{COMMIT_TS}", s_seq, f"{target}.{COMMIT_TS}", t_seq)
+
+
+NEWEST = "_newest"
+
+
+def newest_change() -> SparkColumn:
+    """A change's place in the order, as a struct whose max is the newest change (NEWEST)."""
+    return F.struct(F.col(COMMIT_TS).alias("ts"), _seq().alias("seq"))
+
+
+def target_not_newer_than_newest(source: str = "s", target: str = "t") -> str:
+    """MERGE guard: the target row's change is not newer than the source's NEWEST, the newest
+    change the batch holds for the key (applied or set aside)."""
+    t_seq = f"coalesce({target}.{CHANGE_SEQ}, '')"
+    newest = f"{source}.{NEWEST}"
+    return f"NOT {_newer(f'{target}.{COMMIT_TS}', t_seq, f'{newest}.ts', f'{newest}.seq')}"
 
 
 def key_condition(keys: list[str] | tuple[str, ...], source: str = "s", target: str = "t") -> str:
@@ -168,6 +186,7 @@ def has_policy(policy: str) -> SparkColumn:
 SET_ASIDE = "_set_aside"
 APPLIED = "_applied"
 NEW = "_new"
+FRESH = "_fresh"
 TO_QUARANTINE = "_to_quarantine"
 
 
@@ -181,8 +200,10 @@ def judge_changes(checked: DataFrame, keys: list[str] | tuple[str, ...], new: Sp
     - `_applied`: the key's newest change not set aside, the one its current state takes (none
       when every change of the key is set aside);
     - `_new`: the `new` condition (the change arrived in this batch);
-    - `_to_quarantine`: a set-aside change no earlier batch delivered, marked on one copy only
-      however many times this batch delivered it.
+    - `_fresh`: no earlier batch delivered the change (every copy of it is new), so it is news
+      to silver and to the run log, where a change delivered again is not;
+    - `_to_quarantine`: a fresh set-aside change, marked on one copy only however many times
+      this batch delivered it.
     """
     newest_kept = Window.partitionBy(*keys).orderBy(F.col(SET_ASIDE).asc(), *change_order())
     change = [*keys, COMMIT_TS, CHANGE_SEQ]
@@ -190,12 +211,11 @@ def judge_changes(checked: DataFrame, keys: list[str] | tuple[str, ...], new: Sp
     # The same order, so that one sort serves both.
     every_copy = copies.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
     marked = checked.withColumns({SET_ASIDE: has_policy("quarantine"), NEW: new})
+    marked = marked.withColumn(FRESH, F.min(F.col(NEW).cast("int")).over(every_copy).cast("boolean"))
     return marked.withColumns(
         {
             APPLIED: (F.row_number().over(newest_kept) == 1) & ~F.col(SET_ASIDE),
-            TO_QUARANTINE: F.col(SET_ASIDE)
-            & (F.row_number().over(copies) == 1)
-            & F.min(F.col(NEW).cast("int")).over(every_copy).cast("boolean"),
+            TO_QUARANTINE: F.col(SET_ASIDE) & (F.row_number().over(copies) == 1) & F.col(FRESH),
         }
     )
 
@@ -244,7 +264,8 @@ def scd2_history(changes: DataFrame, table: Table, run_id: str) -> DataFrame:
     """SCD type 2 versions of every key in `changes`, which must hold each key's whole change log.
 
     A version starts at the row's effective time (the business time of the change, e.g.
-    updated_at) and ends where the next version starts, or at the delete's commit time.
+    updated_at) and ends where the next version starts, or at the commit time of a delete that
+    comes before it: a key deleted and inserted again has no version between the two.
 
     Effective times need not grow with the changes: a later change (by commit time and change
     sequence) may carry an earlier one, as when a writer sets it from its own clock after a
@@ -255,26 +276,26 @@ def scd2_history(changes: DataFrame, table: Table, run_id: str) -> DataFrame:
     keys = list(table.primary_key)
     eff = table.effective_column
     assert eff is not None, f"table {table.name} has no effective_column for SCD2"
-    last = latest_per_key(changes, keys).select(
-        *keys, F.when(F.col(OP) == "D", F.col(COMMIT_TS)).alias("_deleted_at")
-    )
-    versions = changes.filter(F.col(OP) != "D")
-    per_version = Window.partitionBy(*keys, eff).orderBy(*change_order())
-    versions = versions.withColumn("_rn", F.row_number().over(per_version)).filter(F.col("_rn") == 1)
-    # The earliest effective time among the key's later changes (newest first: the rows before).
+    # Every change on one timeline: a version from its effective time, a delete from its
+    # commit time (its row is the before image, whose effective time is the last update's).
+    deleted = F.col(OP) == "D"
+    from_type = changes.schema[eff].dataType
+    starts = F.when(deleted, F.col(COMMIT_TS).cast(from_type)).otherwise(F.col(eff))
+    timed = changes.withColumn("_from", starts)
+    per_start = Window.partitionBy(*keys, "_from").orderBy(*change_order())
+    timed = timed.withColumn("_rn", F.row_number().over(per_start)).filter(F.col("_rn") == 1)
+    # The earliest start among the key's later changes (newest first: the rows before).
     later = Window.partitionBy(*keys).orderBy(*change_order()).rowsBetween(Window.unboundedPreceding, -1)
-    versions = versions.withColumn("_later_from", F.min(eff).over(later)).filter(
-        F.col("_later_from").isNull() | (F.col(eff) < F.col("_later_from"))
+    timed = timed.withColumn("_later_from", F.min("_from").over(later)).filter(
+        F.col("_later_from").isNull() | (F.col("_from") < F.col("_later_from"))
     )
-    timeline = Window.partitionBy(*keys).orderBy(F.col(eff).asc())
-    versions = versions.withColumn("_next_from", F.lead(eff).over(timeline)).join(last, on=keys, how="left")
-    is_last = F.col("_next_from").isNull()
-    deleted = F.col("_deleted_at").isNotNull()
+    timeline = Window.partitionBy(*keys).orderBy(F.col("_from").asc())
+    versions = timed.withColumn("_next_from", F.lead("_from").over(timeline)).filter(~deleted)
     shaped = versions.withColumns(
         {
             VALID_FROM: F.col(eff),
-            VALID_TO: F.when(is_last, F.col("_deleted_at")).otherwise(F.col("_next_from")),
-            IS_CURRENT: is_last & ~deleted,
+            VALID_TO: F.col("_next_from"),
+            IS_CURRENT: F.col("_next_from").isNull(),
             RUN_ID: F.lit(run_id),
         }
     )

@@ -159,22 +159,24 @@ def test_judge_changes_applies_the_newest_change_no_rule_sets_aside(spark):
         schema,
     )
     judged = judge_changes(changes, ["id"], F.col("_source_file").startswith("new"))
-    got = judged.select("id", "v", "_source_file", "_set_aside", "_applied", "_new", "_to_quarantine")
+    got = judged.select(
+        "id", "v", "_source_file", "_set_aside", "_applied", "_new", "_fresh", "_to_quarantine"
+    )
     expected = spark.createDataFrame(
         [
-            (1, "good", "old", False, False, False, False),
-            (1, "warned", "new", False, True, True, False),
-            (1, "bad", "new", True, False, True, True),
-            (2, "bad", "old", True, False, False, False),
-            (2, "bad again", "new", True, False, True, True),
-            (3, "bad", "old", True, False, False, False),
-            (3, "bad", "new", True, False, True, False),
-            (3, "ok", "new", False, True, True, False),
-            (4, "bad", "new", True, False, True, False),
-            (4, "bad", "new2", True, False, True, True),
+            (1, "good", "old", False, False, False, False, False),
+            (1, "warned", "new", False, True, True, True, False),
+            (1, "bad", "new", True, False, True, True, True),
+            (2, "bad", "old", True, False, False, False, False),
+            (2, "bad again", "new", True, False, True, True, True),
+            (3, "bad", "old", True, False, False, False, False),
+            (3, "bad", "new", True, False, True, False, False),  # delivered before: not fresh
+            (3, "ok", "new", False, True, True, True, False),
+            (4, "bad", "new", True, False, True, True, False),
+            (4, "bad", "new2", True, False, True, True, True),
         ],
         "id int, v string, _source_file string, _set_aside boolean, _applied boolean, _new boolean, "
-        "_to_quarantine boolean",
+        "_fresh boolean, _to_quarantine boolean",
     )
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
 
@@ -211,6 +213,49 @@ def test_scd2_history_current_version_is_the_newest_change_even_when_its_time_go
             (2, "a", T0, T0 + 2 * day, False),
             (2, "b", T0 + 2 * day, T0 + 3 * day, False),
             (2, "c", T0 + 3 * day, None, True),
+        ],
+        "id int, v string, valid_from timestamp, valid_to timestamp, is_current boolean",
+    )
+    assert_df_equality(rows, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_scd2_history_ends_a_version_at_its_delete_and_leaves_a_gap_until_the_key_returns(spark):
+    table = Table(
+        name="t",
+        primary_key=("id",),
+        columns=(Column("id", "int"), Column("v", "varchar(10)"), Column("updated_at", "datetime(6)")),
+        scd=2,
+        effective_column="updated_at",
+    )
+    day = dt.timedelta(days=1)
+    changes = spark.createDataFrame(
+        [
+            # Key 1: inserted, deleted on day 10 (the before image keeps its day-0 time), back on day 20.
+            (1, "a", T0, "I", T0, None, "LOAD"),
+            (1, "a", T0, "D", T0 + 10 * day, "010", "f1"),
+            (1, "b", T0 + 20 * day, "I", T0 + 20 * day, "020", "f2"),
+            # Key 2: updated, then deleted on day 5: no version is current.
+            (2, "a", T0, "I", T0, None, "LOAD"),
+            (2, "b", T0 + 2 * day, "U", T0 + 2 * day, "030", "f1"),
+            (2, "b", T0 + 2 * day, "D", T0 + 5 * day, "031", "f1"),
+            # Key 3: deleted and inserted again in one second, the insert stamped earlier than the
+            # delete's commit: the insert, the newer change, is current.
+            (3, "a", T0, "I", T0, None, "LOAD"),
+            (3, "a", T0, "D", T0 + 7 * day, "040", "f1"),
+            (3, "b", T0 + 6 * day, "I", T0 + 7 * day, "041", "f1"),
+        ],
+        "id int, v string, updated_at timestamp, _op string, _commit_ts timestamp, _change_seq string, "
+        "_source_file string",
+    )
+    rows = scd2_history(changes, table, "r").select("id", "v", "valid_from", "valid_to", "is_current")
+    expected = spark.createDataFrame(
+        [
+            (1, "a", T0, T0 + 10 * day, False),
+            (1, "b", T0 + 20 * day, None, True),
+            (2, "a", T0, T0 + 2 * day, False),
+            (2, "b", T0 + 2 * day, T0 + 5 * day, False),
+            (3, "a", T0, T0 + 6 * day, False),
+            (3, "b", T0 + 6 * day, None, True),
         ],
         "id int, v string, valid_from timestamp, valid_to timestamp, is_current boolean",
     )
