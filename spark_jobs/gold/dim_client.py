@@ -43,7 +43,14 @@ def build(
 ) -> DataFrame:
     clients = restrict(clients_history.withColumnRenamed("id", "client_id"), scope)
     clients = reach_back(clients, "client_id")
-    primary = _primary_intervals(restrict(addresses_history, scope))
+    # Every version of an address that ever belonged to a client in scope (one moved to another
+    # client is the new client's, by its latest version, as in a rebuild), then those of the
+    # scope's clients.
+    addresses = addresses_history
+    if scope is not None:
+        ever = restrict(addresses_history, scope).select("id").distinct()
+        addresses = addresses_history.join(ever, on="id", how="left_semi")
+    primary = restrict(_primary_intervals(addresses), scope)
     life = clients.groupBy("client_id").agg(
         F.min(VALID_FROM).alias("_start"),
         # A client whose last version is closed was deleted then; otherwise it is still alive.

@@ -225,7 +225,8 @@ def run(
         now[source] = version
     before = read_progress(spark, cfg)
     missing = [m for m in models if not delta_io.exists(spark, gold_path(cfg, m))]
-    rebuild = bool(set(full_refresh) & ({"gold"} | set(models))) or before is None or bool(missing)
+    # No progress (none yet, or cleared by a rebuild that did not complete): rebuild.
+    rebuild = bool(set(full_refresh) & ({"gold"} | set(models))) or not before or bool(missing)
     records = {m: RunRecord(run_id=run_id, job="gold", table_name=m) for m in models}
 
     def versions_now() -> dict[str, int | None]:
@@ -246,6 +247,11 @@ def run(
                 "gold: full rebuild (%s)",
                 "requested" if full_refresh else f"missing: {missing or 'progress'}",
             )
+            if before:
+                # Until the rebuild completes gold stands for no silver version: a run after one
+                # killed half-way rebuilds too, rather than derive a refresh from the half-rebuilt
+                # models.
+                write_progress(spark, cfg, {}, run_id)
             _build_all(spark, cfg, models, records, check_written)
             if read_pending(spark, cfg, before or {})[1]:
                 write_pending(spark, cfg, [], now)  # a rebuild leaves no scope behind

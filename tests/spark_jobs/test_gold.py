@@ -186,6 +186,32 @@ def test_a_rerun_without_changes_writes_nothing(spark, lake, monkeypatch):
     assert {r.status for r in records} == {"noop"}
 
 
+def test_a_run_after_a_killed_full_rebuild_rebuilds_again(spark, lake, mysql, tmp_path, monkeypatch):
+    """A full rebuild killed half-way leaves models rebuilt from silver's new versions beside
+    models still at the old ones: a refresh derived from them would miss what moved, so the next
+    run, even without --full-refresh, rebuilds."""
+    cfg, source, root = lake
+    monkeypatch.setenv("LAKEHOUSE_ROOT", str(root))
+    monkeypatch.setenv("LAKEHOUSE_PII_SALT", SALT)
+    with mysql.connect(database=source.database) as conn:
+        lambda_seed.activity(conn, 5)  # new sales, price changes, address moves
+    replicate(cfg, source, cfg.env.paths["raw"])
+    run_layers(spark, cfg, ["bronze", "silver"], list(cfg.tables), set(), "p5")
+
+    def crash_at_facts(name):
+        if name == "gold:before_model:fact_sales_item":
+            raise Crash(name)
+
+    with monkeypatch.context() as mp:
+        mp.setattr(gold, "crash_point", crash_at_facts)
+        with pytest.raises(Crash):
+            gold.run(spark, cfg, "gold-p5-killed-rebuild", {"gold"})
+    records = gold.run(spark, cfg, "gold-p5-rerun")
+    assert {r.message for r in records} == {"full rebuild"}
+    assert gold_scope.read_progress(spark, cfg), "the completed rebuild recorded its progress"
+    _assert_same(spark, cfg, _rebuilt(spark, cfg, tmp_path / "r5"))
+
+
 def test_the_grain_check_fails_loudly_on_an_injected_duplicate(spark, lake, monkeypatch):
     cfg, _, root = lake
     monkeypatch.setenv("LAKEHOUSE_ROOT", str(root))
