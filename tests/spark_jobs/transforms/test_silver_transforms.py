@@ -181,14 +181,26 @@ def test_judge_changes_applies_the_newest_change_no_rule_sets_aside(spark):
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
 
 
+SCD2_TABLE = Table(
+    name="t",
+    primary_key=("id",),
+    columns=(Column("id", "int"), Column("v", "varchar(10)"), Column("updated_at", "datetime(6)")),
+    scd=2,
+    effective_column="updated_at",
+)
+CHANGES = (
+    "id int, v string, updated_at timestamp, _op string, _commit_ts timestamp, _change_seq string, "
+    "_source_file string"
+)
+VERSIONS = "id int, v string, valid_from timestamp, valid_to timestamp, is_current boolean"
+
+
+def _history(changes):
+    """SCD2_TABLE's history of `changes`, as VERSIONS."""
+    return scd2_history(changes, SCD2_TABLE, "r").select("id", "v", "valid_from", "valid_to", "is_current")
+
+
 def test_scd2_history_current_version_is_the_newest_change_even_when_its_time_goes_back(spark):
-    table = Table(
-        name="t",
-        primary_key=("id",),
-        columns=(Column("id", "int"), Column("v", "varchar(10)"), Column("updated_at", "datetime(6)")),
-        scd=2,
-        effective_column="updated_at",
-    )
     day = dt.timedelta(days=1)
     changes = spark.createDataFrame(
         [
@@ -202,10 +214,8 @@ def test_scd2_history_current_version_is_the_newest_change_even_when_its_time_go
             (2, "b", T0 + 2 * day, "U", T0 + 2 * day, "020", "f2"),
             (2, "c", T0 + 3 * day, "U", T0 + 3 * day, "021", "f2"),
         ],
-        "id int, v string, updated_at timestamp, _op string, _commit_ts timestamp, _change_seq string, "
-        "_source_file string",
+        CHANGES,
     )
-    rows = scd2_history(changes, table, "r").select("id", "v", "valid_from", "valid_to", "is_current")
     expected = spark.createDataFrame(
         [
             (1, "a", T0, T0 + 5 * day, False),
@@ -214,19 +224,12 @@ def test_scd2_history_current_version_is_the_newest_change_even_when_its_time_go
             (2, "b", T0 + 2 * day, T0 + 3 * day, False),
             (2, "c", T0 + 3 * day, None, True),
         ],
-        "id int, v string, valid_from timestamp, valid_to timestamp, is_current boolean",
+        VERSIONS,
     )
-    assert_df_equality(rows, expected, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(_history(changes), expected, ignore_row_order=True, ignore_nullable=True)
 
 
 def test_scd2_history_ends_a_version_at_its_delete_and_leaves_a_gap_until_the_key_returns(spark):
-    table = Table(
-        name="t",
-        primary_key=("id",),
-        columns=(Column("id", "int"), Column("v", "varchar(10)"), Column("updated_at", "datetime(6)")),
-        scd=2,
-        effective_column="updated_at",
-    )
     day = dt.timedelta(days=1)
     changes = spark.createDataFrame(
         [
@@ -244,10 +247,8 @@ def test_scd2_history_ends_a_version_at_its_delete_and_leaves_a_gap_until_the_ke
             (3, "a", T0, "D", T0 + 7 * day, "040", "f1"),
             (3, "b", T0 + 6 * day, "I", T0 + 7 * day, "041", "f1"),
         ],
-        "id int, v string, updated_at timestamp, _op string, _commit_ts timestamp, _change_seq string, "
-        "_source_file string",
+        CHANGES,
     )
-    rows = scd2_history(changes, table, "r").select("id", "v", "valid_from", "valid_to", "is_current")
     expected = spark.createDataFrame(
         [
             (1, "a", T0, T0 + 10 * day, False),
@@ -257,6 +258,6 @@ def test_scd2_history_ends_a_version_at_its_delete_and_leaves_a_gap_until_the_ke
             (3, "a", T0, T0 + 6 * day, False),
             (3, "b", T0 + 6 * day, None, True),
         ],
-        "id int, v string, valid_from timestamp, valid_to timestamp, is_current boolean",
+        VERSIONS,
     )
-    assert_df_equality(rows, expected, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(_history(changes), expected, ignore_row_order=True, ignore_nullable=True)
