@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,6 +127,19 @@ def quiet_py4j() -> None:
     logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
+def python_in_utc() -> None:
+    """Set this Python process's local time zone to UTC, the JVM's and the session's.
+
+    PySpark gives a collected Spark timestamp as a naive datetime in Python's local zone, and
+    reads a naive datetime in that zone: on a laptop in Europe/Berlin a collected 10:00 UTC would
+    read 11:00 and no longer equal MySQL's DATETIME 10:00, and a window gold derives in Python
+    from such values would be shifted. The Python workers Spark starts inherit the zone.
+    """
+    if os.environ.get("TZ") != "UTC":
+        os.environ["TZ"] = "UTC"
+        time.tzset()
+
+
 def build_spark(
     app_name: str = "lakehouse",
     env: str = "local",
@@ -135,6 +149,7 @@ def build_spark(
 ) -> SparkSession:
     """Build (or return the running) SparkSession with Delta configured for `env`."""
     quiet_py4j()
+    python_in_utc()
     builder = SparkSession.builder.appName(app_name)
     conf = dict(DELTA_CONF)
     if env == "local":

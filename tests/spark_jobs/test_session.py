@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import time
 from decimal import Decimal
 
 import pytest
@@ -153,3 +155,24 @@ def test_classes_pyspark_names_on_every_call_are_imported_by_their_full_names(sp
         simple = name.rsplit(".", 1)[1]
         assert imported.get(simple) == name
         assert getattr(spark.sparkContext._jvm, simple)._fqn == name
+
+
+@pytest.fixture
+def berlin(monkeypatch):
+    """This process in Europe/Berlin until the test ends."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_session_reads_timestamps_in_python_as_spark_shows_them_whatever_the_local_zone(spark, berlin):
+    ten_utc = "SELECT timestamp'2026-01-01 10:00:00' AS t"
+    # In Berlin PySpark turns Spark's 10:00 (UTC, the session's zone) into Python's 11:00.
+    assert spark.sql(ten_utc).first()["t"] == dt.datetime(2026, 1, 1, 11, 0)
+    session = session_mod.build_spark(app_name="lakehouse-tests")
+    assert session.sql(ten_utc).first()["t"] == dt.datetime(2026, 1, 1, 10, 0)
+    # And back: a naive Python datetime is the same wall-clock time in Spark.
+    row = session.createDataFrame([(dt.datetime(2026, 7, 1, 12, 30),)], "t timestamp")
+    assert row.selectExpr("CAST(t AS STRING) AS s").first()["s"] == "2026-07-01 12:30:00"
