@@ -188,15 +188,15 @@ SCD2_TABLE = Table(
     scd=2,
     effective_column="updated_at",
 )
-CHANGES = (
+SCD2_CHANGES = (
     "id int, v string, updated_at timestamp, _op string, _commit_ts timestamp, _change_seq string, "
     "_source_file string"
 )
-VERSIONS = "id int, v string, valid_from timestamp, valid_to timestamp, is_current boolean"
+SCD2_VERSIONS = "id int, v string, valid_from timestamp, valid_to timestamp, is_current boolean"
 
 
 def _history(changes):
-    """SCD2_TABLE's history of `changes`, as VERSIONS."""
+    """SCD2_TABLE's history of `changes`, as SCD2_VERSIONS."""
     return scd2_history(changes, SCD2_TABLE, "r").select("id", "v", "valid_from", "valid_to", "is_current")
 
 
@@ -214,7 +214,7 @@ def test_scd2_history_current_version_is_the_newest_change_even_when_its_time_go
             (2, "b", T0 + 2 * day, "U", T0 + 2 * day, "020", "f2"),
             (2, "c", T0 + 3 * day, "U", T0 + 3 * day, "021", "f2"),
         ],
-        CHANGES,
+        SCD2_CHANGES,
     )
     expected = spark.createDataFrame(
         [
@@ -224,7 +224,7 @@ def test_scd2_history_current_version_is_the_newest_change_even_when_its_time_go
             (2, "b", T0 + 2 * day, T0 + 3 * day, False),
             (2, "c", T0 + 3 * day, None, True),
         ],
-        VERSIONS,
+        SCD2_VERSIONS,
     )
     assert_df_equality(_history(changes), expected, ignore_row_order=True, ignore_nullable=True)
 
@@ -247,7 +247,7 @@ def test_scd2_history_ends_a_version_at_its_delete_and_leaves_a_gap_until_the_ke
             (3, "a", T0, "D", T0 + 7 * day, "040", "f1"),
             (3, "b", T0 + 6 * day, "I", T0 + 7 * day, "041", "f1"),
         ],
-        CHANGES,
+        SCD2_CHANGES,
     )
     expected = spark.createDataFrame(
         [
@@ -258,6 +258,6 @@ def test_scd2_history_ends_a_version_at_its_delete_and_leaves_a_gap_until_the_ke
             (3, "a", T0, T0 + 6 * day, False),
             (3, "b", T0 + 6 * day, None, True),
         ],
-        VERSIONS,
+        SCD2_VERSIONS,
     )
     assert_df_equality(_history(changes), expected, ignore_row_order=True, ignore_nullable=True)
