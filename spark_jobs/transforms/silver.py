@@ -211,11 +211,14 @@ def judge_changes(checked: DataFrame, keys: list[str] | tuple[str, ...], new: Sp
     # The same order, so that one sort serves both.
     every_copy = copies.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
     marked = checked.withColumns({SET_ASIDE: has_policy("quarantine"), NEW: new})
-    marked = marked.withColumn(FRESH, F.min(F.col(NEW).cast("int")).over(every_copy).cast("boolean"))
+    # In one projection with the other window columns, so that Spark computes the same window
+    # expression once, in the window pass the others share.
+    fresh = F.min(F.col(NEW).cast("int")).over(every_copy).cast("boolean")
     return marked.withColumns(
         {
+            FRESH: fresh,
             APPLIED: (F.row_number().over(newest_kept) == 1) & ~F.col(SET_ASIDE),
-            TO_QUARANTINE: F.col(SET_ASIDE) & (F.row_number().over(copies) == 1) & F.col(FRESH),
+            TO_QUARANTINE: F.col(SET_ASIDE) & (F.row_number().over(copies) == 1) & fresh,
         }
     )
 
