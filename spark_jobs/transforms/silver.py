@@ -275,15 +275,19 @@ def scd2_history(changes: DataFrame, table: Table, run_id: str) -> DataFrame:
     statement that set it to the server's time. A change then supersedes every earlier change
     whose effective time is not before its own, so the current version is always the newest
     change, as in the current-state table, and the versions' effective times grow with them.
+    A change whose effective time is null starts at its commit time.
     """
     keys = list(table.primary_key)
     eff = table.effective_column
     assert eff is not None, f"table {table.name} has no effective_column for SCD2"
     # Every change on one timeline: a version from its effective time, a delete from its
-    # commit time (its row is the before image, whose effective time is the last update's).
+    # commit time (its row is the before image, whose effective time is the last update's). A
+    # change with no effective time starts at its commit time too: else it would sort before
+    # every version and the key's current version would be an older change.
     deleted = F.col(OP) == "D"
     from_type = changes.schema[eff].dataType
-    starts = F.when(deleted, F.col(COMMIT_TS).cast(from_type)).otherwise(F.col(eff))
+    committed = F.col(COMMIT_TS).cast(from_type)
+    starts = F.when(deleted | F.col(eff).isNull(), committed).otherwise(F.col(eff))
     timed = changes.withColumn("_from", starts)
     per_start = Window.partitionBy(*keys, "_from").orderBy(*change_order())
     timed = timed.withColumn("_rn", F.row_number().over(per_start)).filter(F.col("_rn") == 1)
@@ -296,7 +300,7 @@ def scd2_history(changes: DataFrame, table: Table, run_id: str) -> DataFrame:
     versions = timed.withColumn("_next_from", F.lead("_from").over(timeline)).filter(~deleted)
     shaped = versions.withColumns(
         {
-            VALID_FROM: F.col(eff),
+            VALID_FROM: F.col("_from"),
             VALID_TO: F.col("_next_from"),
             IS_CURRENT: F.col("_next_from").isNull(),
             RUN_ID: F.lit(run_id),

@@ -261,3 +261,33 @@ def test_scd2_history_ends_a_version_at_its_delete_and_leaves_a_gap_until_the_ke
         SCD2_VERSIONS,
     )
     assert_df_equality(_history(changes), expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_scd2_history_starts_a_change_with_no_effective_time_at_its_commit(spark):
+    day = dt.timedelta(days=1)
+    changes = spark.createDataFrame(
+        [
+            # Key 1: its newest change has no business time (updated_at set to NULL); committed
+            # on day 8, it is the current version from then.
+            (1, "a", T0, "I", T0, None, "LOAD"),
+            (1, "b", T0 + 3 * day, "U", T0 + 3 * day, "010", "f1"),
+            (1, "c", None, "U", T0 + 8 * day, "011", "f2"),
+            # Key 2: a change with no business time between two stamped ones.
+            (2, "a", T0, "I", T0, None, "LOAD"),
+            (2, "b", None, "U", T0 + 2 * day, "020", "f1"),
+            (2, "c", T0 + 4 * day, "U", T0 + 4 * day, "021", "f2"),
+        ],
+        SCD2_CHANGES,
+    )
+    expected = spark.createDataFrame(
+        [
+            (1, "a", T0, T0 + 3 * day, False),
+            (1, "b", T0 + 3 * day, T0 + 8 * day, False),
+            (1, "c", T0 + 8 * day, None, True),
+            (2, "a", T0, T0 + 2 * day, False),
+            (2, "b", T0 + 2 * day, T0 + 4 * day, False),
+            (2, "c", T0 + 4 * day, None, True),
+        ],
+        SCD2_VERSIONS,
+    )
+    assert_df_equality(_history(changes), expected, ignore_row_order=True, ignore_nullable=True)
