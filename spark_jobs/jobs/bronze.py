@@ -45,8 +45,11 @@ def ledger_path(cfg: Config, table: str) -> str:
 def _ingested(
     spark: SparkSession, cfg: Config, table: Table, bronze_path: str, version: int
 ) -> tuple[set[str], dict, bool]:
-    """File names in bronze at `version` or already quarantined for this table; the ledger copy
-    that records them (file_ledger); and whether it differs from the saved one."""
+    """File names in bronze at `version`, already quarantined for this table, or seen empty; the
+    ledger copy that records them (file_ledger); and whether it differs from the saved one.
+
+    A file with no rows is never in bronze (no commit names it), so the copy lists the empty ones
+    seen (`empty`): a lost copy costs one more footer read of each, never a row."""
     saved = file_ledger.load(spark, ledger_path(cfg, table.name))
     names, ledger = file_ledger.source_files(spark, bronze_path, version, saved)
     qpath = quarantine_files_path(cfg)
@@ -65,9 +68,11 @@ def _ingested(
                 .collect()
             )
             quarantined = sorted({posixpath.basename(r[0]) for r in rows})
-    ledger.update(quarantine=quarantine, quarantined=quarantined)
+    same_table = saved is not None and saved.get("table_id") == ledger["table_id"]
+    empty = sorted(saved.get("empty", [])) if same_table else []
+    ledger.update(quarantine=quarantine, quarantined=quarantined, empty=empty)
     changed = saved is None or any(saved.get(k) != ledger[k] for k in ("table_id", "version", "quarantine"))
-    return names | set(quarantined), ledger, changed
+    return names | set(quarantined) | set(empty), ledger, changed
 
 
 def _save_ledger(
@@ -116,9 +121,18 @@ def _ingest_table(
         return record.finish("noop", f"no new files in {raw_dir}")
 
     # 1. File-level contract: the Parquet footer, read without starting a Spark job.
-    bad, new_rows = _footer_problems(spark, cfg, table, [f"{raw_dir}/{n}" for n in new_files])
+    bad, footer_rows = _footer_problems(spark, cfg, table, [f"{raw_dir}/{n}" for n in new_files])
     good = [f"{raw_dir}/{n}" for n in new_files if f"{raw_dir}/{n}" not in bad]
-    batch_mode.enter_context(small_batch(spark, is_small_batch(cfg, new_rows)))
+    # A file the contract accepts with no rows holds nothing to ingest: recorded, never read.
+    empty = [p for p in good if footer_rows.get(p) == 0]
+    if empty:
+        good = [p for p in good if p not in empty]
+        ledger["empty"] = sorted(set(ledger["empty"]) | {posixpath.basename(p) for p in empty})
+        changed = True
+        if not good and not bad:
+            _save_ledger(spark, cfg, table, bronze_path, ledger, changed, before)
+            return record.finish("noop", f"{len(empty)} empty file(s) in {raw_dir}, nothing to ingest")
+    batch_mode.enter_context(small_batch(spark, is_small_batch(cfg, sum(footer_rows.values()))))
 
     # 2. Row-level contract: a file with an unusable row is quarantined whole, never half-ingested.
     batch = None
@@ -170,7 +184,9 @@ def _ingest_table(
     record.rows_quarantined = (record.rows_read or 0) - written
     record.target_version = delta_io.version(spark, bronze_path)
     _save_ledger(spark, cfg, table, bronze_path, ledger, changed, record.target_version)
-    message = f"{len(new_files) - len(bad)} file(s) ingested"
+    message = f"{len(new_files) - len(bad) - len(empty)} file(s) ingested"
+    if empty:
+        message += f", {len(empty)} empty"
     if bad:
         message += "; quarantined: " + "; ".join(
             f"{posixpath.basename(p)}: {r}" for p, r in sorted(bad.items())
@@ -180,16 +196,16 @@ def _ingest_table(
 
 def _footer_problems(
     spark: SparkSession, cfg: Config, table: Table, paths: list[str]
-) -> tuple[dict[str, str], int]:
+) -> tuple[dict[str, str], dict[str, int]]:
     """The files whose Parquet footer breaks the raw-zone contract, with the reason, and the rows
-    the footers declare (of the files that could be read)."""
+    each footer declares (of the files that could be read)."""
     bad: dict[str, str] = {}
-    rows = 0
+    rows: dict[str, int] = {}
     for path in paths:
         try:
             columns, count = delta_io.parquet_footer(spark, path)
             problems = contract_problems(columns, table, cfg.raw)
-            rows += count
+            rows[path] = count
         except ValueError as exc:
             problems = [str(exc)]
         if problems:

@@ -180,3 +180,38 @@ def test_quarantined_files_are_remembered_without_reading_the_quarantine_again(s
     assert qpath not in reads
     assert records[0].status == "noop"
     assert bronze_files(spark, cfg) == {"LOAD00000001.parquet": 1}
+
+
+def test_an_empty_file_is_recorded_once_and_never_read_again(spark, cfg, monkeypatch):
+    write_raw(cfg, TABLE, "LOAD00000001.parquet", [client(1, "a@x", 0)])
+    bronze(spark, cfg)
+    bronze_path = cfg.env.table_path("bronze", TABLE)
+    before = delta_io.version(spark, bronze_path)
+    write_raw(cfg, TABLE, "20260101-000000002.parquet", [])
+    records = bronze(spark, cfg)
+    assert (records[0].status, records[0].files_read, records[0].rows_written) == ("noop", 1, None)
+    assert "1 empty file(s)" in records[0].message
+    assert copy(cfg)["empty"] == ["20260101-000000002.parquet"]
+    assert delta_io.version(spark, bronze_path) == before  # no commit for nothing
+
+    # The next runs neither read its footer nor count it; one beside a file with rows is
+    # recorded in the same run as that file is ingested.
+    footers = []
+    real_footer = delta_io.parquet_footer
+    monkeypatch.setattr(delta_io, "parquet_footer", lambda s, p: footers.append(p) or real_footer(s, p))
+    records = bronze(spark, cfg)
+    assert (records[0].status, records[0].files_read, footers) == ("noop", 0, [])
+    write_raw(cfg, TABLE, "20260101-000000003.parquet", [])
+    cdc(cfg, 4)
+    records = bronze(spark, cfg)
+    assert (records[0].status, records[0].files_read, records[0].rows_written) == ("ok", 2, 1)
+    assert records[0].message.startswith("1 file(s) ingested, 1 empty")
+    assert copy(cfg)["empty"] == ["20260101-000000002.parquet", "20260101-000000003.parquet"]
+    assert bronze_files(spark, cfg) == {"LOAD00000001.parquet": 1, "20260101-000000004.parquet": 1}
+
+    # A lost copy costs one footer read of each empty file, and no row.
+    Path(bronze_job.ledger_path(cfg, TABLE)).unlink()
+    footers.clear()
+    records = bronze(spark, cfg)
+    assert (records[0].status, records[0].files_read, len(footers)) == ("noop", 2, 2)
+    assert bronze_files(spark, cfg) == {"LOAD00000001.parquet": 1, "20260101-000000004.parquet": 1}
