@@ -23,8 +23,14 @@ from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from spark_jobs import delta_io
-from spark_jobs.config import Config, Expectation, Table
+from spark_jobs.config import Config, Table
 from spark_jobs.faults import crash_point
+from spark_jobs.jobs.silver_references import (
+    count_missing_references,
+    is_post_merge,
+    parent_keys,
+    post_merge_columns,
+)
 from spark_jobs.jobs.silver_write import (
     MAX_RECORDS_PER_FILE,
     layout,
@@ -40,7 +46,6 @@ from spark_jobs.schemas import (
     COMMIT_TS,
     OP,
     QUARANTINE_SCHEMA,
-    RUN_ID,
     SOURCE_FILE,
     silver_schema,
 )
@@ -48,6 +53,7 @@ from spark_jobs.session import is_small_batch, session_conf, small_batch, small_
 from spark_jobs.transforms.silver import (
     APPLIED,
     FRESH,
+    MAX_LISTED_KEYS,
     NEW,
     NEWEST,
     SET_ASIDE,
@@ -127,35 +133,6 @@ def dependency_order(cfg: Config, names: list[str]) -> list[str]:
     for n in names:
         visit(n)
     return ordered
-
-
-def is_post_merge(exp: Expectation) -> bool:
-    """`warn` references are counted after every table has merged, so parents are up to date
-    and tables need not wait for each other; stricter ones run before the MERGE."""
-    return exp.rule == "references" and exp.policy == "warn"
-
-
-def post_merge_columns(table: Table) -> list[str]:
-    """The columns of the table's post-merge (`warn`) references, sorted."""
-    return sorted({e.columns[0] for e in table.expectations if is_post_merge(e)})
-
-
-def _references(spark: SparkSession, cfg: Config, expectations) -> dict[str, DataFrame]:
-    refs = {}
-    for exp in expectations:
-        if exp.rule == "references" and exp.table not in refs:
-            path = cfg.env.table_path("silver", exp.table)
-            ref_key = cfg.table(exp.table).primary_key[0]
-            if delta_io.exists(spark, path):
-                refs[exp.table] = delta_io.read(spark, path).select(F.col(ref_key).alias("_ref_key"))
-            else:
-                refs[exp.table] = spark.createDataFrame([], "_ref_key int")
-    return refs
-
-
-# Up to this many touched keys are listed in literal predicates (bronze read, history replace);
-# beyond it a broadcast join and a MERGE do the same work without a long predicate.
-MAX_LISTED_KEYS = 10_000
 
 
 def _listed_keys(rows: list[Row], keys: list[str]) -> list[tuple] | None:
@@ -364,7 +341,7 @@ def _check_batch(
     new change breaks a `fail` expectation."""
     keys = list(table.primary_key)
     pre = tuple(e for e in table.expectations if not is_post_merge(e))
-    flagged = with_reference_flags(changes, table, _references(spark, cfg, pre), pre)
+    flagged = with_reference_flags(changes, table, parent_keys(spark, cfg, pre), pre)
     if new_files is None:
         new = F.lit(True)
     else:
@@ -449,70 +426,6 @@ def _merge_changes(
         deterministic_source=True,  # built from a pinned bronze version
     )
     return writes is not None and merge_wrote(spark, silver_path, before, writes)
-
-
-def count_missing_references(
-    spark: SparkSession,
-    cfg: Config,
-    table: Table,
-    run_id: str,
-    rows_written: int | None = None,
-    written_refs: dict[str, list] | None = None,
-) -> int:
-    """Rows a run wrote to a silver table whose `warn` reference has no parent row in silver.
-
-    Only the run's own rows: older rows were counted by the runs that wrote them, and the filter
-    lets Delta skip every file an incremental run did not rewrite. When the run wrote few rows
-    (`rows_written`), their references are collected and looked up in each parent by a listed-key
-    filter (no join, parent files skipped by key range); otherwise each rule is an anti-join.
-    `written_refs` (column -> the values of the rows the run wrote, nulls left out; merge_table
-    gives them) saves reading those rows back from silver.
-    """
-    rules = [e for e in table.expectations if is_post_merge(e)]
-
-    def child() -> DataFrame:
-        path = cfg.env.table_path("silver", table.name)
-        return delta_io.read(spark, path).filter(F.col(RUN_ID) == run_id)
-
-    listed = written_refs
-    if listed is None and rows_written is not None and rows_written <= MAX_LISTED_KEYS:
-        columns = post_merge_columns(table)
-        rows = child().select(*columns).collect()
-        listed = {c: [r[c] for r in rows if r[c] is not None] for c in columns}
-    missing = 0
-    for exp in rules:
-        parent_path = cfg.env.table_path("silver", exp.table)
-        column = exp.columns[0]
-        parent_key = cfg.table(exp.table).primary_key[0]
-        parent_exists = delta_io.exists(spark, parent_path)
-        found = None
-        if listed is not None:
-            values = listed[column]
-            found = _missing_listed(spark, parent_path, parent_key, values) if parent_exists else len(values)
-        if found is None:
-            orphans = child().filter(F.col(column).isNotNull())
-            if parent_exists:
-                parents = delta_io.read(spark, parent_path).select(F.col(parent_key).alias(column))
-                orphans = orphans.join(parents, on=column, how="left_anti")
-            found = orphans.count()
-        if found:
-            log.warning(
-                "silver %s: %d row(s) reference a missing %s (%s)", table.name, found, exp.table, exp.name
-            )
-        missing += found
-    return missing
-
-
-def _missing_listed(spark: SparkSession, parent_path: str, parent_key: str, values: list) -> int | None:
-    """How many of `values` have no parent row; None when they cannot be listed in a predicate."""
-    wanted = sorted({(v,) for v in values})
-    try:
-        predicate = key_predicate([parent_key], wanted)
-    except ValueError:
-        return None
-    rows = delta_io.read(spark, parent_path).filter(F.expr(predicate)).select(parent_key).collect()
-    present = {r[0] for r in rows}
-    return sum(1 for v in values if v not in present)
 
 
 def _check_grain(spark: SparkSession, path: str, table: Table) -> None:

@@ -84,6 +84,12 @@ def _sql_literal(column: str, value: object) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+# Up to this many touched keys are listed in literal predicates (bronze read, history replace,
+# reference lookups); beyond it a broadcast join and a MERGE do the same work without a long
+# predicate.
+MAX_LISTED_KEYS = 10_000
+
+
 def key_predicate(keys: list[str] | tuple[str, ...], values: list[tuple], alias: str | None = None) -> str:
     """A SQL predicate true exactly for rows whose key is one of `values` (tuples in key order).
 
