@@ -125,6 +125,20 @@ QUARANTINE_SCHEMA = T.StructType(
     ]
 )
 
+# One row per quarantined change a `quarantine` references rule let go once its parent landed:
+# the quarantine row it answers (table, key, rule, change) and the run that applied it.
+QUARANTINE_RELEASED_SCHEMA = T.StructType(
+    [
+        T.StructField("table_name", T.StringType(), False),
+        T.StructField("row_key", T.StringType(), True),
+        T.StructField("rule", T.StringType(), False),
+        T.StructField(COMMIT_TS, T.TimestampType(), True),
+        T.StructField(CHANGE_SEQ, T.StringType(), True),
+        T.StructField(RUN_ID, T.StringType(), False),
+        T.StructField("released_at", T.TimestampType(), False),
+    ]
+)
+
 QUARANTINED_FILES_SCHEMA = T.StructType(
     [
         T.StructField("table_name", T.StringType(), False),

@@ -125,10 +125,10 @@ locals {
     gold   = local.gold_model_names
   }
   # The run log (spark_jobs/run_log.py) and the quarantine (bronze's whole files, silver's rows,
-  # personal data hashed), catalogued by the gold crawler beside the models so that operators query
+  # personal data hashed, and the rows released from it once their parent landed), catalogued by the gold crawler beside the models so that operators query
   # them in Athena like any gold table. conf/env/aws.yaml keeps the ops zone in the gold bucket,
   # which the crawler reads and Lake Formation registers (check in main.tf).
-  ops_catalogued = ["pipeline_runs", "quarantine_files", "quarantine_rows"]
+  ops_catalogued = ["pipeline_runs", "quarantine_files", "quarantine_rows", "quarantine_released"]
   # A crawler needs at least one target: no gold crawler until conf/gold.yaml has models.
   crawlers = {
     for layer, tables in local.layer_tables :

@@ -26,10 +26,14 @@ from spark_jobs import delta_io
 from spark_jobs.config import Config, Table
 from spark_jobs.faults import crash_point
 from spark_jobs.jobs.silver_references import (
+    RELEASE_IDENTITY,
     count_missing_references,
     is_post_merge,
     parent_keys,
     post_merge_columns,
+    releasable,
+    released_path,
+    releasing_rules,
 )
 from spark_jobs.jobs.silver_write import (
     MAX_RECORDS_PER_FILE,
@@ -40,12 +44,14 @@ from spark_jobs.jobs.silver_write import (
     write_history,
 )
 from spark_jobs.parallel import run_tables, table_parallelism
-from spark_jobs.run_log import RunRecord
+from spark_jobs.run_log import RunRecord, utcnow
 from spark_jobs.schemas import (
     CHANGE_SEQ,
     COMMIT_TS,
     OP,
+    QUARANTINE_RELEASED_SCHEMA,
     QUARANTINE_SCHEMA,
+    RUN_ID,
     SOURCE_FILE,
     silver_schema,
 )
@@ -113,9 +119,12 @@ def rules_judged(table: Table) -> str:
 
 
 def ensure_quarantine(spark: SparkSession, cfg: Config) -> None:
-    """The quarantine of rows, empty until one is quarantined: a table from the first run on, so
-    that it can always be queried (sql/athena/ops; the gold crawler catalogues it on AWS)."""
+    """The quarantine of rows and the record of the rows released from it, empty until one is
+    quarantined: tables from the first run on, so that they can always be queried
+    (sql/athena/ops; the gold crawler catalogues them on AWS)."""
     delta_io.ensure_table(spark, quarantine_path(cfg), QUARANTINE_SCHEMA, delta_io.OPS_TABLE_PROPERTIES)
+    props = delta_io.OPS_TABLE_PROPERTIES
+    delta_io.ensure_table(spark, released_path(cfg), QUARANTINE_RELEASED_SCHEMA, props)
 
 
 def dependency_order(cfg: Config, names: list[str]) -> list[str]:
@@ -164,7 +173,16 @@ def merge_table(
     count_missing_references), so they need not be read back from silver.
     """
     with contextlib.ExitStack() as batch_mode, contextlib.ExitStack() as file_cap:
-        return _merge_table(spark, cfg, table, run_id, salt, full_refresh, batch_mode, file_cap, written_refs)
+        record = _merge_table(
+            spark, cfg, table, run_id, salt, full_refresh, batch_mode, file_cap, written_refs
+        )
+    if releasing_rules(table) and record.source_version_to is not None:
+        with (
+            small_batch(spark, small_batch_rows(cfg) > 0),
+            session_conf(spark, {MAX_RECORDS_PER_FILE: str(rows_per_file(cfg))}),
+        ):
+            _release(spark, cfg, table, run_id, salt, record, written_refs)
+    return record
 
 
 def _merge_table(
@@ -275,6 +293,85 @@ def _merge_table(
         delta_io.write_text(spark, rules_file, rules)
     record.target_version = delta_io.version(spark, silver_path)
     return record.finish("ok")
+
+
+def _release(
+    spark: SparkSession,
+    cfg: Config,
+    table: Table,
+    run_id: str,
+    salt: str,
+    record: RunRecord,
+    written_refs: dict[str, dict[str, list]] | None,
+) -> None:
+    """Bring back the changes a `quarantine` references rule set aside whose parent has landed
+    since (`releasable`), once this run's own batch has merged.
+
+    DMS writes each table's files on its own schedule, so a child can land a run before its
+    parent. The keys of such changes are judged again from their whole change logs, against the
+    parents silver holds now, and their current state and history replaced as a re-judging run
+    does (`_merge_changes` with `rejudge`): under its own transaction id
+    (`silver:release:<run id>`), so that it applies whether or not bronze moved. Then each
+    released quarantine row is recorded in `_ops/quarantine_released`, so that no later run
+    releases it again; a run killed in between releases the same changes again, which the
+    MERGE's guard makes a no-op. Skipped while the table's rules differ from those it was last
+    judged by: the next run with changes judges them anew, and then releases.
+    """
+    held = releasable(spark, cfg, table, quarantine_path(cfg))
+    if not held:
+        return
+    if delta_io.read_text(spark, rules_path(cfg, table)) != rules_judged(table):
+        log.info("silver %s: rules changed, releasing quarantined changes after they are judged", table.name)
+        return
+    keys = list(table.primary_key)
+    bronze_path = cfg.env.table_path("bronze", table.name)
+    silver_path = cfg.env.table_path("silver", table.name)
+    bronze_version = delta_io.version(spark, bronze_path)
+    app_id = f"{APP_ID}:release:{run_id}"
+    listed = _listed_keys(held, keys) if len(held) <= MAX_LISTED_KEYS else None
+    bronze = delta_io.read(spark, bronze_path, bronze_version)
+    if listed is not None:
+        changes = bronze.filter(F.expr(key_predicate(keys, listed)))
+    else:
+        wanted = spark.createDataFrame(
+            [tuple(r[k] for k in keys) for r in held], bronze.select(*keys).schema
+        ).distinct()
+        changes = bronze.join(F.broadcast(wanted), on=keys, how="left_semi")
+    # No change is new: nothing fails, nothing is quarantined again.
+    judged, _ = _check_batch(spark, cfg, table, hash_pii(changes, table.pii, salt), [], [])
+    if table.scd == 2:
+        write_history(
+            spark,
+            cfg,
+            table,
+            judged.filter(~F.col(SET_ASIDE)),
+            app_id,
+            bronze_version,
+            run_id,
+            rebuild=False,
+            touched=listed,
+            affected=judged.select(*keys),
+        )
+    before = delta_io.version(spark, silver_path)
+    _merge_changes(spark, table, judged, silver_path, listed, app_id, bronze_version, run_id, None, True)
+    judged.unpersist()
+    crash_point(f"silver:before_release_record:{table.name}")
+    info = delta_io.commit_info(spark, silver_path, before + 1) or {}
+    metrics = info.get("operationMetrics") or {}
+    changed = sum(int(metrics.get(m, 0)) for m in ("numTargetRowsInserted", "numTargetRowsUpdated"))
+    at = utcnow()
+    done = {"table_name": table.name, RUN_ID: run_id, "released_at": at}
+    released = delta_io.rows_frame(
+        spark, [{**{c: r[c] for c in RELEASE_IDENTITY}, **done} for r in held], QUARANTINE_RELEASED_SCHEMA
+    )
+    delta_io.append_once(released, released_path(cfg), f"{app_id}:{table.name}", bronze_version)
+    if written_refs is not None:
+        written_refs.pop(table.name, None)  # the `warn` count reads the run's rows back instead
+    record.rows_written = (record.rows_written or 0) + changed
+    record.target_version = delta_io.version(spark, silver_path)
+    note = f"{len(held)} quarantined change(s) released, their parent landed ({changed} row(s) written)"
+    log.info("silver %s: %s", table.name, note)
+    record.finish("ok", note if record.status == "noop" else f"{record.message or ''} {note}".strip())
 
 
 def _batch_changes(

@@ -1,17 +1,21 @@
 """Silver's `references` rules: the parent keys that stricter rules are judged against before a
-table's MERGE, and the count of `warn` references once every table has merged. Used by the silver
-job (spark_jobs/jobs/silver.py)."""
+table's MERGE, the changes a `quarantine` rule set aside whose parent has landed since, and the
+count of `warn` references once every table has merged. Used by the silver job
+(spark_jobs/jobs/silver.py)."""
 
 from __future__ import annotations
 
+import functools
 import logging
+import operator
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from spark_jobs import delta_io
 from spark_jobs.config import Config, Expectation, Table
-from spark_jobs.schemas import RUN_ID
+from spark_jobs.schemas import CHANGE_SEQ, COMMIT_TS, RUN_ID, silver_schema
 from spark_jobs.transforms.silver import MAX_LISTED_KEYS, key_predicate
 
 log = logging.getLogger(__name__)
@@ -41,6 +45,56 @@ def parent_keys(spark: SparkSession, cfg: Config, expectations) -> dict[str, Dat
             else:
                 refs[exp.table] = spark.createDataFrame([], "_ref_key int")
     return refs
+
+
+# What names a quarantined change and the rule that set it aside, in the quarantine and in the
+# record of the changes released from it.
+RELEASE_IDENTITY = ("row_key", COMMIT_TS, CHANGE_SEQ, "rule")
+
+
+def releasing_rules(table: Table) -> list[Expectation]:
+    """The table's `quarantine` references rules: a change they set aside comes back once its
+    parent lands (`releasable`)."""
+    return [e for e in table.expectations if e.rule == "references" and e.policy == "quarantine"]
+
+
+def released_path(cfg: Config) -> str:
+    return cfg.env.table_path("ops", "quarantine_released")
+
+
+def releasable(spark: SparkSession, cfg: Config, table: Table, quarantine: str) -> list[Row]:
+    """The changes of `table` that a `quarantine` references rule set aside, whose parent row
+    silver holds now and that no run has released yet: one Row per quarantine row, with its
+    identity (RELEASE_IDENTITY) and the change's key columns (read from the row's JSON)."""
+    rules = releasing_rules(table)
+    if not rules or not delta_io.exists(spark, quarantine):
+        return []
+    keys = list(table.primary_key)
+    fields = {f.name: f.dataType for f in silver_schema(table).fields}
+    wanted = list(dict.fromkeys([*keys, *(e.columns[0] for e in rules)]))
+    row_type = T.StructType([T.StructField(c, fields[c]) for c in wanted])
+    held = delta_io.read(spark, quarantine).filter(
+        (F.col("table_name") == table.name) & F.col("rule").isin(*[e.name for e in rules])
+    )
+    if delta_io.exists(spark, released_path(cfg)):
+        done = (
+            delta_io.read(spark, released_path(cfg))
+            .filter(F.col("table_name") == table.name)
+            .select(*[F.col(c).alias(f"_done{c}") for c in RELEASE_IDENTITY])
+        )
+        same = [F.col(c).eqNullSafe(F.col(f"_done{c}")) for c in RELEASE_IDENTITY]
+        held = held.join(done, functools.reduce(operator.and_, same), "left_anti")
+    parsed = held.select(*RELEASE_IDENTITY, F.from_json("row_json", row_type).alias("_row")).select(
+        *RELEASE_IDENTITY, *[F.col(f"_row.{c}").alias(c) for c in wanted]
+    )
+    parents = parent_keys(spark, cfg, rules)
+    landed = [
+        parsed.filter(F.col("rule") == e.name).join(
+            parents[e.table], F.col(e.columns[0]) == F.col("_ref_key"), "left_semi"
+        )
+        for e in rules
+    ]
+    return functools.reduce(DataFrame.unionByName, landed).select(*RELEASE_IDENTITY, *keys).collect()
 
 
 def count_missing_references(

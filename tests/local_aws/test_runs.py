@@ -12,8 +12,8 @@ from local_aws.cli import main
 from spark_jobs import delta_io, run_log
 from spark_jobs.config import load_config
 from spark_jobs.jobs.bronze import quarantine_files_path
-from spark_jobs.jobs.silver import quarantine_path
-from spark_jobs.schemas import QUARANTINE_SCHEMA, QUARANTINED_FILES_SCHEMA
+from spark_jobs.jobs.silver import quarantine_path, released_path
+from spark_jobs.schemas import QUARANTINE_RELEASED_SCHEMA, QUARANTINE_SCHEMA, QUARANTINED_FILES_SCHEMA
 
 pytestmark = pytest.mark.slow
 
@@ -151,6 +151,7 @@ def test_ops_ddl_registers_the_run_log_and_the_quarantine_under_the_ops_zone(lak
         "pipeline_runs": run_log.run_log_path(cfg.env.paths["ops"]),
         "quarantine_files": quarantine_files_path(cfg),
         "quarantine_rows": quarantine_path(cfg),
+        "quarantine_released": released_path(cfg),
     }
     assert set(tables) == set(paths)
     for name, table in tables.items():
@@ -168,16 +169,22 @@ def test_quarantine_summary_counts_rows_by_rule_and_files_by_reason(spark, lake_
         ("products", "3", "range:unit_price", "quarantine", "{}", "f3.parquet", at[0], "4", "r1", at[0]),
     ]
     files = [("clients", "raw/clients/bad.parquet", "not a Parquet file", "r3", at[2])]
+    # One change of sale 8 was released; the record for sale 7 names another rule: it answers none.
+    released = [
+        ("sales", "8", "not_null:client_id", at[1], "3", "r4", at[2]),
+        ("sales", "7", "x", at[0], "1", "r4", at[2]),
+    ]
     for path, schema, data in (
         (quarantine_path(cfg), QUARANTINE_SCHEMA, rows),
         (quarantine_files_path(cfg), QUARANTINED_FILES_SCHEMA, files),
+        (released_path(cfg), QUARANTINE_RELEASED_SCHEMA, released),
     ):
         delta_io.rows_frame(spark, data, schema).write.format("delta").save(path)
     result = LocalAthena(spark, cfg).run(resolve_query("quarantine_summary"))
-    assert [r[:5] + r[6:] for r in result.rows] == [
-        ("clients", "file", "not a Parquet file", 1, 1, "r3"),  # newest first
-        ("sales", "row", "not_null:client_id", 3, 2, "r2"),
-        ("products", "row", "range:unit_price", 1, 1, "r1"),
+    assert [r[:6] + r[7:] for r in result.rows] == [
+        ("clients", "file", "not a Parquet file", 1, 1, 0, "r3"),  # newest first
+        ("sales", "row", "not_null:client_id", 3, 2, 1, "r2"),
+        ("products", "row", "range:unit_price", 1, 1, 0, "r1"),
     ]
 
 

@@ -17,6 +17,7 @@ from spark_jobs.jobs import silver as silver_job
 from spark_jobs.jobs.silver_write import history_path
 from spark_jobs.main import run_layers
 from spark_jobs.parallel import LayerFailed
+from spark_jobs.schemas import RUN_ID
 from spark_jobs.session import SMALL_BATCH_CONF
 from tests.rawfiles import client, product, seq, ts, write_raw
 
@@ -412,13 +413,13 @@ def test_the_quarantine_tables_exist_empty_from_the_first_clean_run(spark, cfg):
     write_raw(cfg, "clients", "LOAD00000001.parquet", [client(1, "a@x", 0)])
     records = run(spark, cfg, tables=("clients",))
     assert {r.status for r in records} == {"ok"}
-    for name in ("quarantine_files", "quarantine_rows"):
+    for name in ("quarantine_files", "quarantine_rows", "quarantine_released"):
         assert delta_io.read(spark, f"{cfg.env.paths['ops']}/{name}").count() == 0, name
     # So the operators' query over both answers before anything was quarantined.
     assert LocalAthena(spark, cfg).run("quarantine_summary").rows == []
     versions = {
         n: delta_io.version(spark, f"{cfg.env.paths['ops']}/{n}")
-        for n in ("quarantine_files", "quarantine_rows")
+        for n in ("quarantine_files", "quarantine_rows", "quarantine_released")
     }
     assert {r.status for r in run(spark, cfg, tables=("clients",))} == {"noop"}
     assert {n: delta_io.version(spark, f"{cfg.env.paths['ops']}/{n}") for n in versions} == versions
@@ -508,6 +509,93 @@ def test_missing_references_are_counted_once_when_changes_are_delivered_again(
     assert sorted(silver(spark, cfg, "client_addresses")) == [10, 12, 13, 14]
     listed = {"client_id": [1, 97, 98]} if touched_keys == "listed" else None
     assert [h for h in handed if h[0] != "run-0"] == [("run-1", listed)]
+
+
+def quarantine_orphans(cfg) -> None:
+    """client_addresses' `references` rule on client_id with the policy `quarantine` (shipped: warn)."""
+    table = cfg.tables["client_addresses"]
+    rules = tuple(
+        dataclasses.replace(e, policy="quarantine") if e.rule == "references" else e
+        for e in table.expectations
+    )
+    cfg.tables["client_addresses"] = dataclasses.replace(table, expectations=rules)
+
+
+def addresses_and_history(spark, cfg) -> tuple[list[tuple], list[tuple]]:
+    state = sorted((k, r["client_id"]) for k, r in silver(spark, cfg, "client_addresses").items())
+    history = delta_io.read(spark, history_path(cfg, "client_addresses"))
+    return state, sorted((r["id"], r["client_id"], r["is_current"]) for r in history.collect())
+
+
+def released(spark, cfg) -> list[tuple]:
+    path = silver_job.released_path(cfg)
+    if not delta_io.exists(spark, path):
+        return []
+    return sorted((r["row_key"], r["rule"], r[RUN_ID]) for r in delta_io.read(spark, path).collect())
+
+
+def test_a_child_quarantined_before_its_parent_comes_back_when_the_parent_lands(spark, cfg, touched_keys):
+    """DMS writes each table's files on its own schedule: an address can land a run before its
+    client. Set aside by a `quarantine` references rule, it comes back in the first run that sees
+    the client, though no change to the addresses came with it, and only once."""
+    quarantine_orphans(cfg)
+    tables = ["clients", "client_addresses"]
+    write_raw(cfg, "clients", "LOAD00000001.parquet", [client(1, "a@x", 0)])
+    write_raw(cfg, "client_addresses", "LOAD00000001.parquet", [address(10, 1, 0), address(11, 2, 0)])
+    run_layers(spark, cfg, ["bronze", "silver"], tables, set(), "run-1")
+    write_raw(cfg, "client_addresses", "20260101-000050000.parquet", [address(12, 3, 5, sq=50)])
+    run_layers(spark, cfg, ["bronze", "silver"], tables, set(), "run-2")
+    assert addresses_and_history(spark, cfg) == ([(10, 1)], [(10, 1, True)])
+    quarantine = delta_io.read(spark, silver_job.quarantine_path(cfg))
+    assert sorted(r["row_key"] for r in quarantine.collect()) == ["11", "12"]
+
+    # Client 2 lands; nothing new for the addresses.
+    write_raw(cfg, "clients", "20260101-000060000.parquet", [client(2, "b@x", 6, at=60, sq=60)])
+    records = {r.table_name: r for r in run_layers(spark, cfg, ["bronze", "silver"], tables, set(), "run-3")}
+    assert addresses_and_history(spark, cfg) == ([(10, 1), (11, 2)], [(10, 1, True), (11, 2, True)])
+    assert released(spark, cfg) == [("11", "references:client_id", "run-3")]
+    assert (records["client_addresses"].status, records["client_addresses"].rows_written) == ("ok", 1)
+    assert not records["client_addresses"].rows_quarantined  # nothing quarantined again
+
+    # Nothing left to release until client 3 lands: a run with no new file changes no table.
+    paths = [
+        cfg.env.table_path("silver", "client_addresses"),
+        history_path(cfg, "client_addresses"),
+        silver_job.released_path(cfg),
+        silver_job.quarantine_path(cfg),
+    ]
+    before = {p: delta_io.version(spark, p) for p in paths}
+    records = run_layers(spark, cfg, ["bronze", "silver"], tables, set(), "run-4")
+    assert {r.status for r in records} == {"noop"}
+    assert {p: delta_io.version(spark, p) for p in paths} == before
+
+    # A rebuild from bronze, judging every change against the clients of now, agrees.
+    expected = addresses_and_history(spark, cfg)
+    run_layers(spark, cfg, ["bronze", "silver"], tables, {"client_addresses"}, "run-5")
+    assert addresses_and_history(spark, cfg) == expected
+
+
+def test_a_release_interrupted_before_it_is_recorded_is_done_again_once(spark, cfg, monkeypatch):
+    quarantine_orphans(cfg)
+    tables = ["clients", "client_addresses"]
+    write_raw(cfg, "clients", "LOAD00000001.parquet", [client(1, "a@x", 0)])
+    write_raw(cfg, "client_addresses", "LOAD00000001.parquet", [address(10, 1, 0), address(11, 2, 0)])
+    run_layers(spark, cfg, ["bronze", "silver"], tables, set(), "run-1")
+    write_raw(cfg, "clients", "20260101-000060000.parquet", [client(2, "b@x", 6, at=60, sq=60)])
+
+    def fail_before_the_record(point: str) -> None:
+        if point == "silver:before_release_record:client_addresses":
+            raise RuntimeError("killed after the release's MERGE")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(silver_job, "crash_point", fail_before_the_record)
+        with pytest.raises(LayerFailed):
+            run_layers(spark, cfg, ["bronze", "silver"], tables, set(), "run-2")
+    assert released(spark, cfg) == []
+    records = {r.table_name: r for r in run_layers(spark, cfg, ["bronze", "silver"], tables, set(), "run-3")}
+    assert released(spark, cfg) == [("11", "references:client_id", "run-3")]
+    assert records["client_addresses"].rows_written == 0  # the interrupted run had written it
+    assert addresses_and_history(spark, cfg) == ([(10, 1), (11, 2)], [(10, 1, True), (11, 2, True)])
 
 
 def test_bronze_reads_its_ledger_once_per_table_however_many_files(spark, cfg, monkeypatch):

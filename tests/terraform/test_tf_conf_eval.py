@@ -13,7 +13,7 @@ import yaml
 from spark_jobs import run_log
 from spark_jobs.config import load_config, load_environment
 from spark_jobs.jobs.bronze import quarantine_files_path
-from spark_jobs.jobs.silver import quarantine_path
+from spark_jobs.jobs.silver import quarantine_path, released_path
 from tests.terraform.tfhelpers import CONF, evaluate_conf, load_yaml
 
 REGISTRY = load_yaml(CONF / "tables.yaml")
@@ -21,7 +21,7 @@ CONTRACT = load_yaml(CONF / "raw_contract.yaml")
 TABLES = sorted(REGISTRY["tables"])
 BUCKET_PREFIX = "lakehouse-test-123456789012"
 # The ops tables the gold crawler catalogues beside the models (terraform/conf.tf ops_catalogued).
-OPS_TABLES = ("pipeline_runs", "quarantine_files", "quarantine_rows")
+OPS_TABLES = ("pipeline_runs", "quarantine_files", "quarantine_rows", "quarantine_released")
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_one_crawler_per_layer_with_every_table(conf):
     # The gold crawler holds one target per model of conf/gold.yaml, and the run log.
     models = sorted(yaml.safe_load((CONF / "gold.yaml").read_text())["models"])
     gold = [p.rstrip("/").rsplit("/", 1)[1] for p in crawlers["lakehouse-test-gold"]["paths"]]
-    assert gold == [*models, "pipeline_runs", "quarantine_files", "quarantine_rows"]
+    assert gold == [*models, *OPS_TABLES]
 
 
 def test_crawlers_target_where_the_spark_jobs_write(conf, monkeypatch):
@@ -97,7 +97,8 @@ def test_crawlers_target_where_the_spark_jobs_write(conf, monkeypatch):
     # The run log and the quarantine are where the jobs write them, in the gold bucket the crawler reads.
     gold = conf["crawlers"]["lakehouse-test-gold"]["paths"]
     cfg = load_config("aws")
-    for path in (run_log.run_log_path(env.paths["ops"]), quarantine_files_path(cfg), quarantine_path(cfg)):
+    ops = (quarantine_files_path(cfg), quarantine_path(cfg), released_path(cfg))
+    for path in (run_log.run_log_path(env.paths["ops"]), *ops):
         assert path + "/" in gold
     assert env.paths["ops"].startswith(f"s3://{conf['bucket_names']['gold']}/")
 
