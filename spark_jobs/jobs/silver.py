@@ -254,22 +254,9 @@ def _merge_table(
         rows.unpersist()
     crash_point(f"silver:before_history:{table.name}")
 
-    if table.scd == 2:
-        # Every change no rule sets aside, whichever run quarantined it: the history ends in the
-        # same change as the current state.
-        write_history(
-            spark,
-            cfg,
-            table,
-            judged.filter(~F.col(SET_ASIDE)),
-            app_id,
-            bronze_version,
-            run_id,
-            rebuild=rebuild,
-            touched=touched_keys,
-            rows=record.rows_read,
-            affected=judged.select(*table.primary_key),
-        )
+    _write_history(
+        spark, cfg, table, judged, app_id, bronze_version, run_id, touched_keys, rebuild, record.rows_read
+    )
 
     crash_point(f"silver:before_merge:{table.name}")
     if rebuild:
@@ -293,6 +280,28 @@ def _merge_table(
         delta_io.write_text(spark, rules_file, rules)
     record.target_version = delta_io.version(spark, silver_path)
     return record.finish("ok")
+
+
+def _write_history(
+    spark: SparkSession,
+    cfg: Config,
+    table: Table,
+    judged: DataFrame,
+    app_id: str,
+    bronze_version: int,
+    run_id: str,
+    touched: list[tuple] | None,
+    rebuild: bool = False,
+    rows: int = 0,
+) -> None:
+    """The SCD2 history of `judged`'s keys (an SCD2 table's only), from every change no rule sets
+    aside, whichever run quarantined it: the history ends in the same change as the current
+    state. A key all of whose changes are set aside loses its history."""
+    if table.scd != 2:
+        return
+    kept = judged.filter(~F.col(SET_ASIDE))
+    affected = judged.select(*table.primary_key)
+    write_history(spark, cfg, table, kept, app_id, bronze_version, run_id, rebuild, touched, rows, affected)
 
 
 def _release(
@@ -339,19 +348,7 @@ def _release(
         changes = bronze.join(F.broadcast(wanted), on=keys, how="left_semi")
     # No change is new: nothing fails, nothing is quarantined again.
     judged, _ = _check_batch(spark, cfg, table, hash_pii(changes, table.pii, salt), [], [])
-    if table.scd == 2:
-        write_history(
-            spark,
-            cfg,
-            table,
-            judged.filter(~F.col(SET_ASIDE)),
-            app_id,
-            bronze_version,
-            run_id,
-            rebuild=False,
-            touched=listed,
-            affected=judged.select(*keys),
-        )
+    _write_history(spark, cfg, table, judged, app_id, bronze_version, run_id, listed)
     before = delta_io.version(spark, silver_path)
     _merge_changes(spark, table, judged, silver_path, listed, app_id, bronze_version, run_id, None, True)
     judged.unpersist()
