@@ -25,35 +25,35 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from local_aws import run_log_view as view
     from local_aws.athena import format_table
     from local_aws.runtime import local_config
-    from spark_jobs import run_log
-    from spark_jobs.session import build_spark
+    from spark_jobs.run_log import run_log_path
 
     if args.last < 1:
         raise CommandError(f"--last must be at least 1, got {args.last}")
     if args.run_id is not None and args.failed:
         raise CommandError("--failed lists runs; it does not go with a RUN_ID")
-    cfg = local_config()
-    ops = cfg.env.paths["ops"]
-    spark = build_spark("lakehouse-runs")
+    ops = local_config().env.paths["ops"]
+    where = f"the run log at {run_log_path(ops)}"
     try:
+        log = view.read_log(ops)
         if args.run_id is None:
-            columns, rows = run_log.SUMMARY_COLUMNS, run_log.summaries(spark, ops, args.last, args.failed)
+            columns, rows = view.SUMMARY_COLUMNS, view.summaries(log, args.last, args.failed)
             title = f"the last {len(rows)} run{'s' if len(rows) != 1 else ''}"
             title += " with a failure" if args.failed else ""
         else:
-            run_id, rows = run_log.run_rows(spark, ops, args.run_id)
-            columns, title = run_log.DETAIL_COLUMNS, f"run {run_id}"
+            run_id, rows = view.run_rows(log, args.run_id, where)
+            columns, title = view.DETAIL_COLUMNS, f"run {run_id}"
             if not args.json:  # the table: its length instead of the end, and a message's start
                 columns = tuple(c for c in columns if c not in ("ended_at", "message")) + ("message",)
-    except run_log.RunLogError as exc:
+    except view.RunLogError as exc:
         raise CommandError(str(exc)) from None
     if args.json:
         for row in rows:
             print(json.dumps(row, default=str))
         return 0
-    print(f"== {title} ({run_log.run_log_path(ops)})")
+    print(f"== {title} ({run_log_path(ops)})")
     print(format_table(list(columns), [tuple(_cell(r[c]) for c in columns) for r in rows]))
     return 0
 

@@ -18,6 +18,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from lambda_seed import core as seed
+from local_aws import run_log_view
 from local_aws.mariadb import MySQLConnectionInfo
 from local_aws.replicator import Faults, Options, Replicator, SourceSettings
 from local_aws.replicator.oracle import source_state
@@ -223,7 +224,7 @@ def test_rerun_without_new_files_writes_nothing(spark, lake):
     assert logged.count() == 2 * len(lake.cfg.tables)
     assert logged.agg(F.sum(F.coalesce("rows_written", F.lit(0)))).first()[0] == 0
     # `lakehouse runs` reads it back: this run on top, a noop of bronze and silver over every table.
-    newest = run_log.summaries(spark, lake.cfg.env.paths["ops"], last=2)
+    newest = run_log_view.summaries(run_log_view.read_log(lake.cfg.env.paths["ops"]), last=2)
     assert (newest[0]["run_id"], newest[0]["status"], newest[0]["jobs"]) == (run_id, "noop", "bronze,silver")
     assert (newest[0]["tables"], newest[0]["rows_written"]) == (2 * len(lake.cfg.tables), 0)
     assert newest[1]["status"] in ("ok", "quarantined") and newest[1]["rows_written"] > 0

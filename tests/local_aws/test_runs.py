@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from local_aws import run_log_view as view
 from local_aws.athena import OPS_DDL, LocalAthena, SqlFileError, resolve_query, table_definitions
 from local_aws.cli import main
 from spark_jobs import delta_io, run_log
@@ -82,8 +83,9 @@ def ops(spark, lake_root) -> str:
     return ops
 
 
-def test_summaries_newest_first_with_status_jobs_and_sums(spark, ops):
-    runs = run_log.summaries(spark, ops)
+def test_summaries_newest_first_with_status_jobs_and_sums(ops):
+    log = view.read_log(ops)  # written by Spark, read by delta-rs
+    runs = view.summaries(log)
     assert [r["run_id"][-4:] for r in runs] == ["0003", "0002", "0001"]
     noop, failed, full = runs
     assert (noop["status"], noop["jobs"], noop["tables"], noop["rows_read"]) == ("noop", "bronze", 1, 0)
@@ -92,25 +94,31 @@ def test_summaries_newest_first_with_status_jobs_and_sums(spark, ops):
     assert full["status"] == "ok" and full["jobs"] == "bronze,silver,gold"  # job order, not name order
     assert (full["rows_read"], full["rows_written"], full["seconds"]) == (200, 229, 45.0)
     assert full["started_at"] == T0
-    assert [r["run_id"][-4:] for r in run_log.summaries(spark, ops, last=2)] == ["0003", "0002"]
-    assert [r["run_id"][-4:] for r in run_log.summaries(spark, ops, failed_only=True)] == ["0002"]
+    assert [r["run_id"][-4:] for r in view.summaries(log, last=2)] == ["0003", "0002"]
+    assert [r["run_id"][-4:] for r in view.summaries(log, failed_only=True)] == ["0002"]
 
 
-def test_one_run_by_prefix_in_job_order(spark, ops):
-    run_id, rows = run_log.run_rows(spark, ops, "20261201T08")
+def test_one_run_by_prefix_in_job_order(ops):
+    log = view.read_log(ops)
+    run_id, rows = view.run_rows(log, "20261201T08")
     assert run_id == "20261201T080000-aaaa0001"
     assert [(r["job"], r["table_name"]) for r in rows] == [
         ("bronze", "sales"),
         ("silver", "sales"),
         ("gold", "fact_sales"),
     ]
-    with pytest.raises(run_log.RunLogError, match=r"'20261201T' names 3 runs .*give more of the run id"):
-        run_log.run_rows(spark, ops, "20261201T")
-    with pytest.raises(run_log.RunLogError, match=r"no run 'nope' in the run log at .*pipeline_runs"):
-        run_log.run_rows(spark, ops, "nope")
+    assert rows[0]["rows_read"] == 100 and rows[0]["seconds"] == 10.0
+    with pytest.raises(view.RunLogError, match=r"'20261201T' names 3 runs .*give more of the run id"):
+        view.run_rows(log, "20261201T")
+    with pytest.raises(view.RunLogError, match=r"no run 'nope' in the run log$"):
+        view.run_rows(log, "nope")
 
 
-def test_cli_lists_runs_and_shows_one(spark, ops, capsys):
+def test_cli_lists_runs_and_shows_one(ops, capsys, monkeypatch):
+    def no_spark(*args, **kwargs):
+        raise AssertionError("`lakehouse runs` reads the run log without Spark")
+
+    monkeypatch.setattr("spark_jobs.session.build_spark", no_spark)
     assert main(["runs"]) == 0
     out = capsys.readouterr().out
     assert "the last 3 runs" in out and "(3 rows)" in out
@@ -134,8 +142,11 @@ def test_cli_lists_runs_and_shows_one(spark, ops, capsys):
     failed = next(r for r in rows if r["status"] == "failed")
     assert failed["message"] == "boom: " + "x" * 300 and failed["seconds"] == 1.5
 
+    assert main(["runs", "nope"]) == 1
+    assert "no run 'nope' in the run log at " in capsys.readouterr().err
 
-def test_cli_errors_name_what_is_wrong(spark, lake_root, capsys):
+
+def test_cli_errors_name_what_is_wrong(lake_root, capsys):
     assert main(["runs"]) == 1
     assert "no run log at" in capsys.readouterr().err
     assert main(["runs", "--last", "0"]) == 1
@@ -193,7 +204,7 @@ def test_ops_queries_answer_from_the_run_log(spark, ops):
     recent = athena.run(resolve_query("recent_runs"))
     rows = [dict(zip(recent.columns, r, strict=True)) for r in recent.rows]
     # The same runs, order, status and sums as `lakehouse runs`.
-    expected = run_log.summaries(spark, ops)
+    expected = view.summaries(view.read_log(ops))
     assert [(r["run_id"], r["status"], r["tables"], r["rows_read"], r["rows_written"]) for r in rows] == [
         (e["run_id"], e["status"], e["tables"], e["rows_read"], e["rows_written"]) for e in expected
     ]
