@@ -16,21 +16,10 @@ from spark_jobs.run_log import RUN_LOG_SCHEMA, run_log_path
 # The order a run's jobs run in; a job not listed sorts after them.
 JOB_ORDER = ("bronze", "silver", "gold")
 
-SUMMARY_COLUMNS = (
-    "run_id",
-    "started_at",
-    "seconds",
-    "jobs",
-    "status",
-    "tables",
-    "failed",
-    "rows_read",
-    "rows_written",
-    "rows_quarantined",
-    "files_quarantined",
-)
-DETAIL_COLUMNS = (*(f.name for f in RUN_LOG_SCHEMA.fields if f.name != "run_id"), "seconds")
+# The counts a run's summary adds up over its tables.
 SUMMED = ("rows_read", "rows_written", "rows_quarantined", "files_quarantined")
+SUMMARY_COLUMNS = ("run_id", "started_at", "seconds", "jobs", "status", "tables", "failed", *SUMMED)
+DETAIL_COLUMNS = (*(f.name for f in RUN_LOG_SCHEMA.fields if f.name != "run_id"), "seconds")
 
 
 class RunLogError(RuntimeError):
