@@ -1,6 +1,6 @@
 """Writing silver tables: their layout (files by range of key) and file statistics, the SCD2
-history replace, and what a current-state MERGE is known to have written. Used by the silver job
-(spark_jobs/jobs/silver.py), which decides what each run writes."""
+history replace, the current-state MERGE and what it is known to have written. Used by the silver
+job (spark_jobs/jobs/silver.py), which decides what each run writes."""
 
 from __future__ import annotations
 
@@ -9,8 +9,19 @@ from pyspark.sql import functions as F
 
 from spark_jobs import delta_io
 from spark_jobs.config import Config, Table
-from spark_jobs.schemas import RUN_ID, VALID_FROM, history_schema
-from spark_jobs.transforms.silver import key_condition, key_predicate, scd2_history
+from spark_jobs.schemas import OP, RUN_ID, VALID_FROM, history_schema, silver_schema
+from spark_jobs.transforms.silver import (
+    APPLIED,
+    NEWEST,
+    SET_ASIDE,
+    key_condition,
+    key_predicate,
+    newer_than_target,
+    newest_change,
+    scd2_history,
+    target_not_newer_than_newest,
+    to_silver_rows,
+)
 
 # Rebuilt tables are written in files of about this many rows, each one range of keys
 # (`spark.silver_rows_per_file` in the environment's settings overrides it).
@@ -98,3 +109,80 @@ def merge_wrote(spark: SparkSession, path: str, before: int, rows: int) -> bool:
     if info.get("operation") != "MERGE" or any(m not in metrics for m in counted):
         return False
     return sum(int(metrics[m]) for m in counted) == rows
+
+
+def write_judged_history(
+    spark: SparkSession,
+    cfg: Config,
+    table: Table,
+    judged: DataFrame,
+    app_id: str,
+    bronze_version: int,
+    run_id: str,
+    touched: list[tuple] | None,
+    rebuild: bool = False,
+    rows: int = 0,
+) -> None:
+    """The SCD2 history of `judged`'s keys (an SCD2 table's only), from every change no rule sets
+    aside, whichever run quarantined it: the history ends in the same change as the current
+    state. A key all of whose changes are set aside loses its history."""
+    if table.scd != 2:
+        return
+    kept = judged.filter(~F.col(SET_ASIDE))
+    affected = judged.select(*table.primary_key)
+    write_history(spark, cfg, table, kept, app_id, bronze_version, run_id, rebuild, touched, rows, affected)
+
+
+def merge_changes(
+    spark: SparkSession,
+    table: Table,
+    judged: DataFrame,
+    silver_path: str,
+    touched_keys: list[tuple] | None,
+    app_id: str,
+    bronze_version: int,
+    run_id: str,
+    writes: int | None,
+    rejudge: bool,
+) -> bool:
+    """MERGE each key's applied change (`judged`'s `_applied` rows) into the current state, a
+    sequence guard keeping any row newer than every change the batch holds for its key.
+
+    Judged by unchanged rules, a key's applied change is never older than its row in silver, and
+    the guard keeps any row newer than the change itself. Re-judged (`rejudge`: the rules
+    changed), a key's row may come from a change the rules now set aside, newer than its applied
+    change: the guard then compares the row with the key's newest change (NEWEST), and a key
+    none of whose changes applies any more is deleted.
+    Given `writes` (the rows the run is to insert or update), True when the MERGE's commit
+    shows it wrote exactly those (merge_wrote); False otherwise."""
+    keys = list(table.primary_key)
+    columns = [f.name for f in silver_schema(table).fields]
+    condition = key_condition(keys)
+    if touched_keys is not None:
+        # A condition on the target alone lets Delta skip the files holding none of the keys.
+        condition += f" AND {key_predicate(keys, touched_keys, 't')}"
+    applied = to_silver_rows(judged.filter(F.col(APPLIED)), table, run_id)
+    if rejudge:
+        newest = judged.groupBy(*keys).agg(F.max(newest_change()).alias(NEWEST))
+        source = newest.join(applied, on=keys, how="left").withColumn(OP, F.coalesce(F.col(OP), F.lit("D")))
+    else:
+        source = applied.withColumn(NEWEST, newest_change())
+    held = target_not_newer_than_newest()
+    # Newer than the row; or older, in place of a row the rules now set aside (re-judged only).
+    replaces = f"({newer_than_target()} OR ({held} AND {newer_than_target('t', 's')}))"
+    before = delta_io.version(spark, silver_path) if writes is not None else None
+    delta_io.merge_once(
+        spark,
+        source,
+        silver_path,
+        condition,
+        app_id,
+        bronze_version,
+        matched_delete=f"s.{OP} = 'D' AND {held}",
+        matched_update=f"s.{OP} <> 'D' AND {replaces}",
+        update_set={c: f"s.{c}" for c in columns},
+        not_matched_insert=f"s.{OP} <> 'D'",
+        insert_values={c: f"s.{c}" for c in columns},
+        deterministic_source=True,  # built from a pinned bronze version
+    )
+    return writes is not None and merge_wrote(spark, silver_path, before, writes)
