@@ -39,6 +39,7 @@ from spark_jobs.jobs.silver_write import (
     MAX_RECORDS_PER_FILE,
     layout,
     merge_changes,
+    merged_rows,
     rows_per_file,
     silver_stats,
     write_judged_history,
@@ -56,7 +57,6 @@ from spark_jobs.schemas import (
 from spark_jobs.session import is_small_batch, session_conf, small_batch, small_batch_rows
 from spark_jobs.transforms.silver import (
     APPLIED,
-    MAX_LISTED_KEYS,
     TO_QUARANTINE,
     current_state,
     hash_pii,
@@ -284,7 +284,7 @@ def _release(
     silver_path = cfg.env.table_path("silver", table.name)
     bronze_version = delta_io.version(spark, bronze_path)
     app_id = f"{APP_ID}:release:{run_id}"
-    listed = listed_keys(held, keys) if len(held) <= MAX_LISTED_KEYS else None
+    listed = listed_keys(held, keys)
     bronze = delta_io.read(spark, bronze_path, bronze_version)
     if listed is not None:
         changes = bronze.filter(F.expr(key_predicate(keys, listed)))
@@ -300,9 +300,7 @@ def _release(
     merge_changes(spark, table, judged, silver_path, listed, app_id, bronze_version, run_id, None, True)
     judged.unpersist()
     crash_point(f"silver:before_release_record:{table.name}")
-    info = delta_io.commit_info(spark, silver_path, before + 1) or {}
-    metrics = info.get("operationMetrics") or {}
-    changed = sum(int(metrics.get(m, 0)) for m in ("numTargetRowsInserted", "numTargetRowsUpdated"))
+    changed = merged_rows(spark, silver_path, before) or 0
     at = utcnow()
     done = {"table_name": table.name, RUN_ID: run_id, "released_at": at}
     released = delta_io.rows_frame(

@@ -35,7 +35,10 @@ class ExpectationFailed(RuntimeError):
 
 
 def listed_keys(rows: list[Row], keys: list[str]) -> list[tuple] | None:
-    """The distinct keys of `rows`, or None when they are of a type SQL literals cannot carry."""
+    """The distinct keys of `rows`, or None when they are too many to list (more than
+    MAX_LISTED_KEYS rows) or of a type SQL literals cannot carry: join them instead."""
+    if len(rows) > MAX_LISTED_KEYS:
+        return None
     # A null key never joins (the semi-join it replaces drops it too).
     values = sorted({v for v in (tuple(r[k] for k in keys) for r in rows) if None not in v})
     try:

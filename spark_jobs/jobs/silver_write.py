@@ -98,17 +98,22 @@ def write_history(
     )
 
 
-def merge_wrote(spark: SparkSession, path: str, before: int, rows: int) -> bool:
-    """True when the commit right after version `before` is a MERGE that inserted or updated
-    `rows` rows: every row the run applies, none held back by the sequence guard (a change
-    delivered again ties with the row it already wrote). No such commit (a rerun whose MERGE
-    was already applied commits nothing): False."""
+def merged_rows(spark: SparkSession, path: str, before: int) -> int | None:
+    """The rows inserted or updated by the MERGE committed right after version `before`; None
+    when there is no such commit (a rerun whose MERGE was already applied commits nothing)."""
     info = delta_io.commit_info(spark, path, before + 1) or {}
     metrics = info.get("operationMetrics") or {}
     counted = ("numTargetRowsInserted", "numTargetRowsUpdated")
     if info.get("operation") != "MERGE" or any(m not in metrics for m in counted):
-        return False
-    return sum(int(metrics[m]) for m in counted) == rows
+        return None
+    return sum(int(metrics[m]) for m in counted)
+
+
+def merge_wrote(spark: SparkSession, path: str, before: int, rows: int) -> bool:
+    """True when the commit right after version `before` is a MERGE that inserted or updated
+    `rows` rows: every row the run applies, none held back by the sequence guard (a change
+    delivered again ties with the row it already wrote). No such commit: False."""
+    return merged_rows(spark, path, before) == rows
 
 
 def write_judged_history(
