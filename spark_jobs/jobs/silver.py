@@ -174,22 +174,33 @@ def _merge_table(
     delta_io.ensure_table(spark, silver_path, silver_schema(table), silver_stats(table))
     consumed = -1 if full_refresh else delta_io.progress(spark, silver_path, APP_ID)
     record.source_version_from, record.source_version_to = consumed, bronze_version
+    rules = rules_judged(table)
+    rules_file = rules_path(cfg, table)
+    judged_by = delta_io.read_text(spark, rules_file)
+    # The rules differ from those the table was last judged by: the run log and a warning say
+    # so, and which keys keep the old judgement. (No record yet: a table first judged by a
+    # release of the project that did not record them.)
+    changed_rules = judged_by is not None and judged_by != rules and not full_refresh
     if consumed >= bronze_version:
         record.target_version = delta_io.version(spark, silver_path)
-        return record.finish("noop", f"bronze version {bronze_version} already applied")
+        note = f"bronze version {bronze_version} already applied"
+        if changed_rules:
+            note = f"{note}; {_rules_changed(table, 'they apply from the next change on')}"
+        return record.finish("noop", note)
 
     # A first run or a refresh rewrites the whole table; later runs change the touched keys only.
     rebuild = consumed < 0
     changes, touched_keys, new_files = batch_changes(
         spark, cfg, table, bronze_path, consumed, bronze_version, batch_mode, file_cap
     )
-    rules = rules_judged(table)
-    rules_file = rules_path(cfg, table)
-    if new_files is not None and delta_io.read_text(spark, rules_file) != rules:
+    if new_files is not None and judged_by != rules:
         # The rules changed since the table was last judged (or were never recorded): the run
         # judges its keys' whole change logs as a rebuild does, old changes too.
-        log.info("silver %s: rules changed since the last run, judging every change of the batch", table.name)
         new_files = None
+        if changed_rules:
+            record.message = _rules_changed(table, "the keys this run touches are judged again by them")
+        else:
+            log.info("silver %s: no record of the rules it was judged by, judging every change", table.name)
     rejudge = not rebuild and new_files is None
     changes = hash_pii(changes, table.pii, salt)
     # A few listed keys: the pass that counts the batch also collects the `warn` reference values
@@ -249,6 +260,17 @@ def _merge_table(
         delta_io.write_text(spark, rules_file, rules)
     record.target_version = delta_io.version(spark, silver_path)
     return record.finish("ok")
+
+
+def _rules_changed(table: Table, now: str) -> str:
+    """The run log's note (also logged as a warning) for a table whose rules changed since it
+    was last judged: `now` says what this run does about it."""
+    note = (
+        f"rules changed since the table was last judged: {now}; keys no run touches keep the old "
+        f"judgement until `lakehouse run --layers silver --full-refresh {table.name}`"
+    )
+    log.warning("silver %s: %s", table.name, note)
+    return note
 
 
 def _release(

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import json
+import logging
 from decimal import Decimal
 
 import pytest
@@ -262,7 +263,12 @@ def test_a_refresh_quarantines_the_changes_a_tightened_rule_sets_aside_once(spar
         ]
 
 
-def test_a_tightened_rule_judges_the_old_changes_of_the_keys_the_next_run_touches(spark, cfg):
+def silver_message(records) -> str:
+    (record,) = [r for r in records if r.job == "silver"]
+    return record.message or ""
+
+
+def test_a_tightened_rule_judges_the_old_changes_of_the_keys_the_next_run_touches(spark, cfg, caplog):
     write_raw(cfg, "products", "LOAD00000001.parquet", [product(1, "10.00", 0), product(2, "5.00", 0)])
     write_raw(cfg, "products", "20260101-000030000.parquet", [product(2, "900.00", 30, op="U", at=30, sq=30)])
     run(spark, cfg, tables=("products",))
@@ -271,12 +277,27 @@ def test_a_tightened_rule_judges_the_old_changes_of_the_keys_the_next_run_touche
     tighten_price_range(cfg, max_price=100)
     quarantine = silver_job.quarantine_path(cfg)
     history = history_path(cfg, "products")
+    remedy = "keep the old judgement until `lakehouse run --layers silver --full-refresh products`"
+
+    # A run with nothing new changes nothing, but says that the rules changed and what keeps the
+    # old judgement, in the run log and as a warning.
+    caplog.set_level(logging.WARNING, logger="spark_jobs.jobs.silver")
+    records = run(spark, cfg, tables=("products",))
+    assert [r.status for r in records if r.job == "silver"] == ["noop"]
+    assert "rules changed since the table was last judged: they apply from the next change on" in (
+        silver_message(records)
+    )
+    assert remedy in silver_message(records)
+    assert remedy in caplog.text
+    assert silver(spark, cfg, "products")[2]["unit_price"] == Decimal("900.00")
 
     # The next run touches product 2: its old change to 900.00 now breaks the rule, so it leaves
     # the history and goes to the quarantine rather than vanishing.
     write_raw(cfg, "products", "20260101-000040000.parquet", [product(2, "50.00", 40, op="U", at=40, sq=40)])
     records = run(spark, cfg, tables=("products",))
     assert quarantined(records) == [1]
+    assert "the keys this run touches are judged again by them" in silver_message(records)
+    assert remedy in silver_message(records)
     held = delta_io.read(spark, quarantine).collect()
     assert [(r["row_key"], r["rule"], json.loads(r["row_json"])["unit_price"]) for r in held] == [
         ("2", "range:unit_price", 900.0)
@@ -289,8 +310,10 @@ def test_a_tightened_rule_judges_the_old_changes_of_the_keys_the_next_run_touche
 
     # Judged by these rules now: later runs quarantine only what they read new.
     write_raw(cfg, "products", "20260101-000050000.parquet", [product(2, "60.00", 50, op="U", at=50, sq=50)])
+    caplog.clear()
     records = run(spark, cfg, tables=("products",))
     assert quarantined(records) == [0]
+    assert "rules changed" not in silver_message(records) and "rules changed" not in caplog.text
     assert delta_io.read(spark, quarantine).count() == 1
     assert silver(spark, cfg, "products")[2]["unit_price"] == Decimal("60.00")
 
