@@ -105,7 +105,7 @@ def timed(label: str, fn, spark=None, jobs: JobLog | None = None):
             extra += f", JVM CPU {spent:.1f} s (JIT compilers {compiling:.1f} s)"
     print(f"{label:<22} {seconds:8.1f} s{extra}", flush=True)
     if jobs is not None and spark is not None:
-        jobs.print_breakdown(before + 1, last_job_id(spark))
+        jobs.print_breakdown(before + 1, last_job_id(spark), step_s=seconds)
     return seconds, result
 
 

@@ -37,6 +37,7 @@ class Job:
     job_id: int
     what: str
     ms: int | None  # None: the job's end is not in the log (yet)
+    submitted: int = 0  # epoch milliseconds
 
 
 def what_job(description: str | None, stage_names: list[str]) -> str:
@@ -72,7 +73,7 @@ def read_jobs(log_file: Path) -> dict[int, Job]:
             elif event["Event"] == "SparkListenerJobEnd":
                 ended[job_id] = event["Completion Time"]
     return {
-        j: Job(j, what, ended[j] - submitted if j in ended else None)
+        j: Job(j, what, ended[j] - submitted if j in ended else None, submitted)
         for j, (submitted, what) in started.items()
     }
 
@@ -88,6 +89,25 @@ def breakdown(jobs: dict[int, Job], first: int, last: int) -> list[tuple[str, in
         count[job.what] += 1
         ms[job.what] += job.ms or 0
     return sorted(((w, count[w], ms[w]) for w in count), key=lambda r: (-r[2], r[0]))
+
+
+def busy_ms(jobs: dict[int, Job], first: int, last: int) -> int:
+    """Milliseconds during which at least one of the jobs with ids first..last ran (the union of
+    their intervals: jobs side by side count once); jobs whose end is not logged count nothing."""
+    spans = sorted(
+        (j.submitted, j.submitted + j.ms)
+        for j in (jobs.get(i) for i in range(first, last + 1))
+        if j is not None and j.ms is not None
+    )
+    total, end = 0, None
+    for start, stop in spans:
+        if end is None or start > end:
+            total += stop - start
+            end = stop
+        elif stop > end:
+            total += stop - end
+            end = stop
+    return total
 
 
 class JobLog:
@@ -109,9 +129,19 @@ class JobLog:
                 return jobs
             time.sleep(0.2)
 
-    def print_breakdown(self, first: int, last: int, top: int = 12) -> None:
-        rows = breakdown(self.jobs(last), first, last)
+    def print_breakdown(self, first: int, last: int, top: int = 12, step_s: float | None = None) -> None:
+        """The jobs first..last by kind, the most time first (`top` kinds, then the rest in one
+        line); given the step's seconds `step_s`, first how long some job ran and how long none did."""
+        jobs = self.jobs(last)
+        rows = breakdown(jobs, first, last)
         total = sum(r[2] for r in rows)
+        if step_s:
+            busy = busy_ms(jobs, first, last) / 1000
+            idle = max(0.0, step_s - busy)
+            print(
+                f"    some Spark job running for {busy:.1f} s of the step's {step_s:.1f} s; none for "
+                f"{idle:.1f} s ({idle / step_s:.0%}: the driver alone, planning, committing, in Python)"
+            )
         print(f"    Spark job time {total / 1000:.1f} s in {sum(r[1] for r in rows)} jobs, by what they did:")
         for what, n, ms in rows[:top]:
             print(f"    {ms / 1000:6.2f} s {n:4d} job{'s' if n != 1 else ' '}  {what}")

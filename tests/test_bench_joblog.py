@@ -96,3 +96,40 @@ def test_the_event_log_conf_creates_its_folder(tmp_path):
     conf = joblog.event_log_conf(tmp_path / "ev")
     assert (tmp_path / "ev").is_dir()
     assert conf["spark.eventLog.enabled"] == "true" and conf["spark.eventLog.dir"] == str(tmp_path / "ev")
+
+
+def test_busy_time_counts_jobs_side_by_side_once(tmp_path):
+    jobs = {
+        0: joblog.Job(0, "a", 300, submitted=1_000),  # 1000-1300
+        1: joblog.Job(1, "b", 400, submitted=1_200),  # 1200-1600, overlaps job 0
+        2: joblog.Job(2, "c", 100, submitted=1_250),  # inside job 1
+        3: joblog.Job(3, "d", 200, submitted=2_000),  # 2000-2200, after a gap
+        4: joblog.Job(4, "e", None, submitted=2_100),  # its end is not logged
+    }
+    assert joblog.busy_ms(jobs, 0, 4) == 600 + 200
+    assert joblog.busy_ms(jobs, 2, 3) == 100 + 200
+    assert joblog.busy_ms(jobs, 5, 9) == 0
+
+
+def test_given_the_step_seconds_the_breakdown_says_how_long_no_job_ran(tmp_path, capsys):
+    class App:
+        class sparkContext:  # noqa: N801
+            applicationId = "local-7"
+
+    folder = tmp_path / "events"
+    folder.mkdir()
+    # Two jobs side by side (0-1.0 s and 0.5-1.5 s), then one more (3.0-3.5 s): busy 2.0 s.
+    events = [
+        _start(0, 10_000, [(0, "collect at a.py:1")]),
+        _start(1, 10_500, [(1, "collect at a.py:2")]),
+        _end(0, 11_000),
+        _end(1, 11_500),
+        _start(2, 13_000, [(2, "collect at a.py:3")]),
+        _end(2, 13_500),
+    ]
+    _write(folder / "local-7.inprogress", events)
+    joblog.JobLog(App, folder).print_breakdown(0, 2, step_s=4.0)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].strip().startswith("some Spark job running for 2.0 s of the step's 4.0 s; none for")
+    assert "none for 2.0 s (50%" in out[0]
+    assert out[1].strip() == "Spark job time 2.5 s in 3 jobs, by what they did:"
