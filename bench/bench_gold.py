@@ -17,7 +17,8 @@ costs at least this, whatever it computes; the floor over the rebuild is the lea
 refresh can reach.
 
 With --jobs, Spark's event log is written and each gold incremental run and rebuild is followed by
-its Spark job time by kind of job (bench/joblog.py).
+how long some Spark job ran in it (and how long none did) and its Spark job time by kind of job
+(bench/joblog.py).
 
     .venv/bin/python bench/bench_gold.py [--scale 1] [--periods 3] [--jobs]
 """

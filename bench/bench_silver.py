@@ -12,8 +12,8 @@ Goals at scale 1 on 2 cores: silver full <= 90 s; incremental <= 25% of full.
 With --profile, a second period is applied and silver runs one table at a time to count the
 Spark jobs each table's incremental MERGE costs. With --periods N, N - 1 more periods follow,
 one line each (incremental seconds, rows the MERGEs and history replaces copied). With --jobs,
-Spark's event log is written and each incremental step is followed by its Spark job time by kind
-of job (bench/joblog.py).
+Spark's event log is written and each incremental step is followed by how long some Spark job ran
+in it (and how long none did) and its Spark job time by kind of job (bench/joblog.py).
 
     .venv/bin/python bench/bench_silver.py [--scale 1] [--periods 1] [--profile] [--jobs]
 """
