@@ -18,9 +18,11 @@ refresh can reach.
 
 With --jobs, Spark's event log is written and each gold incremental run and rebuild is followed by
 how long some Spark job ran in it (and how long none did) and its Spark job time by kind of job
-(bench/joblog.py).
+(bench/joblog.py). --timeline (event log too) also lists every Spark job of each incremental run
+in the order it started, with the time before it when no job ran. --workers N writes N tables
+and models at once (`spark.table_parallelism`; 1: one at a time, so the list reads as steps).
 
-    .venv/bin/python bench/bench_gold.py [--scale 1] [--periods 3] [--jobs]
+    .venv/bin/python bench/bench_gold.py [--scale 1] [--periods 3] [--jobs] [--timeline] [--workers N]
 """
 
 from __future__ import annotations
@@ -67,13 +69,27 @@ def main() -> int:
     ap.add_argument(
         "--jobs", action="store_true", help="where gold's Spark job time goes, per run (event log)"
     )
+    ap.add_argument(
+        "--timeline",
+        action="store_true",
+        help="with --jobs' breakdown, every Spark job of each incremental run in the order it started",
+    )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="tables and models written at once (spark.table_parallelism; default: the environment's)",
+    )
     args = ap.parse_args()
+    event_log = args.jobs or args.timeline
     logging.basicConfig(level=logging.WARNING)
     with bench_lake("bench-gold-") as lab:
         cfg = lab.cfg
+        if args.workers is not None:
+            cfg.env.settings.setdefault("spark", {})["table_parallelism"] = args.workers
         lab.seed_init(args.scale, args.seed)
         lab.replicate()
-        spark = lab.start_spark("bench-gold", event_log=args.jobs)
+        spark = lab.start_spark("bench-gold", event_log=event_log)
         jobs = lab.jobs
         tables = list(cfg.tables)
 
@@ -97,7 +113,11 @@ def main() -> int:
                 spark,
             )
             inc, _ = timed(
-                f"gold incremental {period}", lambda p=period: layers(["gold"], f"inc{p}"), spark, jobs
+                f"gold incremental {period}",
+                lambda p=period: layers(["gold"], f"inc{p}"),
+                spark,
+                jobs,
+                timeline=args.timeline,
             )
             timed(f"gold noop rerun {period}", lambda p=period: layers(["gold"], f"noop{p}"), spark)
             full, _ = timed(f"gold rebuild {period}", lambda p=period: rebuild(f"full{p}"), spark, jobs)

@@ -87,10 +87,11 @@ def jvm_seconds(spark) -> tuple[float, float] | None:
     return cpu.user + cpu.system, compilers
 
 
-def timed(label: str, fn, spark=None, jobs: JobLog | None = None):
+def timed(label: str, fn, spark=None, jobs: JobLog | None = None, timeline: bool = False):
     """Run `fn`, print its seconds and, given `spark`, the Spark jobs it started and the driver
     JVM's CPU seconds meanwhile, in all and in its JIT compiler threads; given `jobs` (the
-    application's event log), where the jobs' time went. Returns (seconds, fn's result)."""
+    application's event log), where the jobs' time went, and with `timeline` every job in the
+    order it started. Returns (seconds, fn's result)."""
     before = last_job_id(spark) if spark is not None else None
     cpu_before = jvm_seconds(spark) if spark is not None else None
     t0 = time.monotonic()
@@ -106,6 +107,8 @@ def timed(label: str, fn, spark=None, jobs: JobLog | None = None):
     print(f"{label:<22} {seconds:8.1f} s{extra}", flush=True)
     if jobs is not None and spark is not None:
         jobs.print_breakdown(before + 1, last_job_id(spark), step_s=seconds)
+        if timeline:
+            jobs.print_timeline(before + 1, last_job_id(spark))
     return seconds, result
 
 

@@ -110,6 +110,22 @@ def busy_ms(jobs: dict[int, Job], first: int, last: int) -> int:
     return total
 
 
+def timeline(jobs: dict[int, Job], first: int, last: int) -> list[tuple[int, int | None, int | None, str]]:
+    """The jobs first..last in the order they started, as (start, gap, ms, what): the start in
+    milliseconds from the first one's; the gap since every job before it had ended (the driver
+    alone), None when it started while another still ran."""
+    ordered = sorted(
+        (jobs[i] for i in range(first, last + 1) if i in jobs), key=lambda j: (j.submitted, j.job_id)
+    )
+    rows = []
+    ended = ordered[0].submitted if ordered else 0
+    for job in ordered:
+        gap = job.submitted - ended if job.submitted >= ended else None
+        rows.append((job.submitted - ordered[0].submitted, gap, job.ms, job.what))
+        ended = max(ended, job.submitted + (job.ms or 0))
+    return rows
+
+
 class JobLog:
     """The event log of a running Spark application whose conf came from `event_log_conf`."""
 
@@ -150,3 +166,11 @@ class JobLog:
             ms, n = sum(r[2] for r in rest), sum(r[1] for r in rest)
             kinds = f"{len(rest)} more kind{'s' if len(rest) != 1 else ''}"
             print(f"    {ms / 1000:6.2f} s {n:4d} job{'s' if n != 1 else ' '}  ({kinds})")
+
+    def print_timeline(self, first: int, last: int) -> None:
+        """Every job first..last in start order: start, the driver's gap before it, its time, what."""
+        print("    every job in order (start, gap before it with no job running, time, what):")
+        for start, gap, ms, what in timeline(self.jobs(last), first, last):
+            gap_text = "  side by side" if gap is None else f"{gap:>7d} ms gap"
+            took = "?" if ms is None else f"{ms:d}"
+            print(f"    {start:>7d} ms {gap_text} {took:>6} ms  {what}")

@@ -133,3 +133,41 @@ def test_given_the_step_seconds_the_breakdown_says_how_long_no_job_ran(tmp_path,
     assert out[0].strip().startswith("some Spark job running for 2.0 s of the step's 4.0 s; none for")
     assert "none for 2.0 s (50%" in out[0]
     assert out[1].strip() == "Spark job time 2.5 s in 3 jobs, by what they did:"
+
+
+def test_the_timeline_lists_jobs_in_start_order_with_the_driver_alone_gaps(tmp_path, capsys):
+    jobs = {
+        7: joblog.Job(7, "c", 50, submitted=2_000),  # started last, listed last
+        5: joblog.Job(5, "a", 300, submitted=1_000),  # 1000-1300
+        6: joblog.Job(6, "b", 200, submitted=1_100),  # starts while a runs
+        8: joblog.Job(8, "d", None, submitted=2_100),  # its end is not logged
+    }
+    assert joblog.timeline(jobs, 5, 8) == [
+        (0, 0, 300, "a"),
+        (100, None, 200, "b"),
+        (1_000, 700, 50, "c"),  # every job before it had ended at 1300
+        (1_100, 50, None, "d"),
+    ]
+    assert joblog.timeline(jobs, 9, 12) == []
+
+    class App:
+        class sparkContext:  # noqa: N801
+            applicationId = "local-9"
+
+    folder = tmp_path / "events"
+    folder.mkdir()
+    _write(
+        folder / "local-9",
+        [
+            _start(0, 5_000, [(0, "collect at a.py:1")]),
+            _end(0, 5_040),
+            _start(1, 5_100, [(1, "x")], "Delta: Compute snapshot for version: 3"),
+            _end(1, 5_130),
+        ],
+    )
+    joblog.JobLog(App, folder).print_timeline(0, 1)
+    out = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
+    assert out == [
+        ["0", "ms", "0", "ms", "gap", "40", "ms", "collect", "at", "a.py:1"],
+        ["100", "ms", "60", "ms", "gap", "30", "ms", "Delta:", "Compute", "snapshot", "for", "version:", "N"],
+    ]
