@@ -91,25 +91,6 @@ def breakdown(jobs: dict[int, Job], first: int, last: int) -> list[tuple[str, in
     return sorted(((w, count[w], ms[w]) for w in count), key=lambda r: (-r[2], r[0]))
 
 
-def busy_ms(jobs: dict[int, Job], first: int, last: int) -> int:
-    """Milliseconds during which at least one of the jobs with ids first..last ran (the union of
-    their intervals: jobs side by side count once); jobs whose end is not logged count nothing."""
-    spans = sorted(
-        (j.submitted, j.submitted + j.ms)
-        for j in (jobs.get(i) for i in range(first, last + 1))
-        if j is not None and j.ms is not None
-    )
-    total, end = 0, None
-    for start, stop in spans:
-        if end is None or start > end:
-            total += stop - start
-            end = stop
-        elif stop > end:
-            total += stop - end
-            end = stop
-    return total
-
-
 def timeline(jobs: dict[int, Job], first: int, last: int) -> list[tuple[int, int | None, int | None, str]]:
     """The jobs first..last in the order they started, as (start, gap, ms, what): the start in
     milliseconds from the first one's; the gap since every job before it had ended (the driver
@@ -124,6 +105,17 @@ def timeline(jobs: dict[int, Job], first: int, last: int) -> list[tuple[int, int
         rows.append((job.submitted - ordered[0].submitted, gap, job.ms, job.what))
         ended = max(ended, job.submitted + (job.ms or 0))
     return rows
+
+
+def busy_ms(jobs: dict[int, Job], first: int, last: int) -> int:
+    """Milliseconds during which at least one of the jobs with ids first..last ran (jobs side by
+    side count once; a job whose end is not logged counts nothing): from the first one's start
+    to the last end, less the timeline's gaps."""
+    rows = timeline(jobs, first, last)
+    if not rows:
+        return 0
+    span = max(start + (ms or 0) for start, _, ms, _ in rows)
+    return span - sum(gap or 0 for _, gap, _, _ in rows)
 
 
 class JobLog:
