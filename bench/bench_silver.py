@@ -14,8 +14,12 @@ Spark jobs each table's incremental MERGE costs. With --periods N, N - 1 more pe
 one line each (incremental seconds, rows the MERGEs and history replaces copied). With --jobs,
 Spark's event log is written and each incremental step is followed by how long some Spark job ran
 in it (and how long none did) and its Spark job time by kind of job (bench/joblog.py).
+--timeline (event log too) also lists every Spark job of the incremental steps in the order it
+started, with the time before it when no job ran. --workers N writes N tables at once
+(`spark.table_parallelism`; 1: one at a time, so the list reads as steps).
 
     .venv/bin/python bench/bench_silver.py [--scale 1] [--periods 1] [--profile] [--jobs]
+                                           [--timeline] [--workers N]
 """
 
 from __future__ import annotations
@@ -121,6 +125,17 @@ def main() -> int:
         "--jobs", action="store_true", help="where the incremental steps' Spark job time goes (event log)"
     )
     ap.add_argument(
+        "--timeline",
+        action="store_true",
+        help="with --jobs' breakdown, every Spark job of the incremental steps in the order it started",
+    )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="tables written at once (spark.table_parallelism; default: the environment's)",
+    )
+    ap.add_argument(
         "--periods",
         type=int,
         default=1,
@@ -130,11 +145,13 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING)
     with bench_lake("bench-silver-") as lab:
         cfg = lab.cfg
+        if args.workers is not None:
+            cfg.env.settings.setdefault("spark", {})["table_parallelism"] = args.workers
         _, manifest = timed("seed init", lambda: lab.seed_init(args.scale, args.seed))
         rows = sum(t["insert"] for t in manifest["changes"].values())
         print(f"  {rows:,} source rows at scale {args.scale:g}")
         timed("replicate full load", lab.replicate)
-        spark = lab.start_spark("bench-silver", event_log=args.jobs)
+        spark = lab.start_spark("bench-silver", event_log=args.jobs or args.timeline)
         jobs = lab.jobs
         tables = list(cfg.tables)
 
@@ -147,8 +164,12 @@ def main() -> int:
         changed = sum(sum(c.values()) for c in period["changes"].values())
         print(f"  {changed:,} row changes in the period")
         timed("replicate cdc", lab.replicate)
-        bronze_inc, _ = timed("bronze incremental", lambda: layer("bronze", "inc"), spark, jobs)
-        silver_inc, _ = timed("silver incremental", lambda: layer("silver", "inc"), spark, jobs)
+        bronze_inc, _ = timed(
+            "bronze incremental", lambda: layer("bronze", "inc"), spark, jobs, timeline=args.timeline
+        )
+        silver_inc, _ = timed(
+            "silver incremental", lambda: layer("silver", "inc"), spark, jobs, timeline=args.timeline
+        )
         timed("silver noop rerun", lambda: layer("silver", "noop"), spark)
         copied = print_rewrites(spark, cfg, tables)
         print(f"  rows copied in all {copied:,}")

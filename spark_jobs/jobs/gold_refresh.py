@@ -73,6 +73,8 @@ class _Refresh:
     records: dict
     sales: DataFrame
     items: DataFrame
+    # The models whose grain the job writing them checked (`replace_scope`'s `checked`).
+    checked: set[str]
 
     def gold(self, name: str) -> DataFrame:
         return delta_io.read(self.spark, gold_path(self.cfg, name))
@@ -82,7 +84,7 @@ class _Refresh:
 
     def replace(self, name: str, rows: DataFrame, scope: DataFrame | None, keys) -> str:
         path = gold_path(self.cfg, name)
-        return replace_scope(self.spark, self.cfg, path, rows, self.models[name], scope, keys)
+        return replace_scope(self.spark, self.cfg, path, rows, self.models[name], scope, keys, self.checked)
 
 
 def refresh_tasks(
@@ -93,6 +95,7 @@ def refresh_tasks(
     now: dict[str, int],
     records: dict,
     batch_mode: contextlib.ExitStack,
+    checked: set[str] | None = None,
 ) -> dict[str, Task]:
     """The write task of every model the changes since `before` reach, by model name.
 
@@ -103,10 +106,18 @@ def refresh_tasks(
     moves, the aggregate keys of the facts before the change) is worked out first and saved in
     one write to `gold_pending`, before the first task runs. No clearing write follows the
     tasks: the progress `gold.run` records next retires the pending scope.
+
+    `checked`: the tasks add the name of each model whose grain the job writing it checked.
     """
     batch_mode.enter_context(small_batch(spark, small_batch_rows(cfg) > 0))
     r = _Refresh(
-        spark, cfg, models, records, read_silver(spark, cfg, "sales"), read_silver(spark, cfg, "sales_items")
+        spark,
+        cfg,
+        models,
+        records,
+        read_silver(spark, cfg, "sales"),
+        read_silver(spark, cfg, "sales_items"),
+        set() if checked is None else checked,
     )
     changed = changed_ids(spark, cfg, CHANGE_SOURCES, before, now)
     if not is_small_batch(cfg, sum(len(ids) for ids in changed.values())):

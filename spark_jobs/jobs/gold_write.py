@@ -8,7 +8,7 @@ import functools
 from collections.abc import Iterable
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -25,10 +25,27 @@ def gold_path(cfg: Config, model: str) -> str:
 
 
 def overwrite(
-    spark: SparkSession, cfg: Config, df: DataFrame, path: str, model: GoldModel, one_task: bool = False
+    spark: SparkSession,
+    cfg: Config,
+    df: DataFrame,
+    path: str,
+    model: GoldModel,
+    one_task: bool = False,
+    guard: bool = False,
 ) -> None:
+    """Replace the model at `path` with `df`. `guard` (with `one_task`): the job that writes `df`
+    also checks its grain, and fails before anything is committed when two rows share the model's
+    unique key (GrainError, as `check_grain` names it)."""
     stats = _gold_stats(spark, path, model, df)
-    _writer(cfg, df, model, stats, one_task).option("overwriteSchema", "true").save(path)
+    guarded = guard and one_task
+    writer = _writer(cfg, df, model, stats, one_task, guarded)
+    try:
+        writer.option("overwriteSchema", "true").save(path)
+    except Exception as e:
+        if not guarded or _GUARD_MARK not in str(e):
+            raise
+        message = grain_violation(df, model)
+        raise GrainError(message or f"gold model {model.name}: grain violated in the rows written") from None
 
 
 def _gold_stats(spark: SparkSession, path: str, model: GoldModel, df: DataFrame) -> dict[str, str]:
@@ -65,15 +82,25 @@ def _range_column(model: GoldModel, df: DataFrame) -> str | None:
     return column if isinstance(df.schema[column].dataType, (T.IntegerType, T.LongType)) else None
 
 
-def _writer(cfg: Config, df: DataFrame, model: GoldModel, stats: dict[str, str], one_task: bool = False):
+def _writer(
+    cfg: Config,
+    df: DataFrame,
+    model: GoldModel,
+    stats: dict[str, str],
+    one_task: bool = False,
+    guard: bool = False,
+):
     """An overwriting writer of `df` into a model, laid out by range when the model is.
 
     `one_task`: `df` is small; one task writes it. Sorted by the range column, its files still
-    each hold one range, without the sampling job a range partitioning starts with.
+    each hold one range, without the sampling job a range partitioning starts with. `guard`
+    (with `one_task`): that task also fails on a repeated unique key (`_with_grain_guard`).
     """
     column = _range_column(model, df)
     if one_task:
         df = df.repartition(1)
+        if guard:
+            df = _with_grain_guard(df, model)
         if column is not None:
             df = df.sortWithinPartitions(column)
     elif column is not None:
@@ -134,6 +161,7 @@ def replace_scope(
     model: GoldModel,
     scope: DataFrame,
     values: Iterable | None = None,
+    checked: set[str] | None = None,
 ) -> str:
     """Make the rows of `scope` in `path` equal `rows` (every row of `rows` lies in `scope`).
 
@@ -143,7 +171,9 @@ def replace_scope(
     outside the scope and `rows`, the others stay. Otherwise a model below
     `gold.rewrite_below_bytes` is rewritten in one overwrite (its rows outside the scope, then
     `rows`), and a larger one gets a MERGE that upserts changed rows and deletes vanished ones.
-    Returns which.
+    Returns which. A model rewritten in one task has its grain checked by the job that writes it
+    (`overwrite`'s `guard`: a repeated key fails it and nothing is committed); its name is then
+    added to `checked`, so that the caller need not read it back to check it.
     """
     size = delta_io.size_bytes(spark, path)
     column = _range_column(model, rows)
@@ -161,7 +191,11 @@ def replace_scope(
         kept = existing.join(F.broadcast(scope), on=scope.columns, how="left_anti")
         # Below the size ranges are replaced from, one task writes the model.
         one_task = size < replace_ranges_from_bytes(cfg)
-        overwrite(spark, cfg, kept.unionByName(rows, allowMissingColumns=True), path, model, one_task)
+        guard = one_task and checked is not None
+        content = kept.unionByName(rows, allowMissingColumns=True)
+        overwrite(spark, cfg, content, path, model, one_task, guard)
+        if guard:
+            checked.add(model.name)
         return "rewritten"
     _merge_scope(spark, path, rows, model, scope)
     return "merged"
@@ -188,16 +222,48 @@ def _merge_scope(spark: SparkSession, path: str, rows: DataFrame, model: GoldMod
     )
 
 
+def grain_violation(df: DataFrame, model: GoldModel) -> str | None:
+    """What `check_grain` says of the rows of `df` when two of them share the model's unique key
+    (null keys count as equal); None when none do."""
+    keys = list(model.unique_key)
+    dup = df.groupBy(*keys).count().filter(F.col("count") > 1).limit(1).collect()
+    if not dup:
+        return None
+    sample = ", ".join(f"{k}={dup[0][k]!r}" for k in keys)
+    return (
+        f"gold model {model.name}: grain violated, {dup[0]['count']} rows share the unique key "
+        f"({', '.join(keys)}) = ({sample}); expected {model.grain}"
+    )
+
+
 def check_grain(spark: SparkSession, path: str, model: GoldModel) -> None:
     """Fail loudly when two rows of the model share its unique key."""
-    keys = list(model.unique_key)
-    dup = delta_io.read(spark, path).groupBy(*keys).count().filter(F.col("count") > 1).limit(1).collect()
-    if dup:
-        sample = ", ".join(f"{k}={dup[0][k]!r}" for k in keys)
-        raise GrainError(
-            f"gold model {model.name}: grain violated, {dup[0]['count']} rows share the unique key "
-            f"({', '.join(keys)}) = ({sample}); expected {model.grain}"
-        )
+    message = grain_violation(delta_io.read(spark, path), model)
+    if message:
+        raise GrainError(message)
+
+
+# What the guard of a guarded write raises in the task that finds a repeated key; the driver
+# turns the failed job into a GrainError.
+_GUARD_MARK = "lakehouse: gold grain violated"
+_GUARD_COUNT = "_lakehouse_key_rows"
+
+
+def _with_grain_guard(df: DataFrame, model: GoldModel) -> DataFrame:
+    """The rows of `df`, failing the job that computes them when two share the model's unique key.
+
+    Each row counts the rows of its key (a window by the key; null keys count as equal, as in
+    `check_grain`), and a count above one raises. Written in one task (`_writer`'s `one_task`),
+    the window needs no shuffle: the check costs a sort in the write's own job, where a check
+    after the commit costs a listing of the new table version and a job of its own.
+    """
+    rows = F.count(F.lit(1)).over(Window.partitionBy(*model.unique_key))
+    fail = F.raise_error(F.lit(f"{_GUARD_MARK}: {model.name}"))
+    return (
+        df.withColumn(_GUARD_COUNT, rows)
+        .filter(F.when(F.col(_GUARD_COUNT) > 1, fail).otherwise(F.lit(True)))
+        .drop(_GUARD_COUNT)
+    )
 
 
 def union_all(parts: list[DataFrame]) -> DataFrame:

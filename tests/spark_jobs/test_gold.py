@@ -222,3 +222,34 @@ def test_the_grain_check_fails_loudly_on_an_injected_duplicate(spark, lake, monk
         gold.run(spark, cfg, "gold-dup")
     gold.run(spark, cfg, "gold-repair", {"fact_sales"})  # a full refresh repairs it
     assert delta_io.read(spark, path).groupBy("sale_id").count().filter("count > 1").count() == 0
+
+
+def test_a_refresh_that_repeats_a_key_fails_and_commits_nothing(spark, lake, mysql, tmp_path, monkeypatch):
+    """A small model's refresh is checked by the job that writes it: when the refreshed rows
+    repeat a key, that job fails naming the model and the key, and the model keeps its version.
+    The rerun, without the fault, refreshes it as a rebuild would."""
+    from spark_jobs.jobs import gold_refresh
+
+    cfg, source, root = lake
+    monkeypatch.setenv("LAKEHOUSE_ROOT", str(root))
+    monkeypatch.setenv("LAKEHOUSE_PII_SALT", SALT)
+    with mysql.connect(database=source.database) as conn:
+        lambda_seed.activity(conn, 6)
+    replicate(cfg, source, cfg.env.paths["raw"])
+    run_layers(spark, cfg, ["bronze", "silver"], list(cfg.tables), set(), "p6")
+    path = cfg.env.table_path("gold", "fact_sales")
+    version = delta_io.version(spark, path)
+    build = gold_refresh.fact_sales.build
+
+    def one_sale_twice(*args):
+        rows = build(*args)
+        return rows.unionByName(rows.limit(1))
+
+    repeated = r"fact_sales: grain violated, 2 rows .*\(sale_id\) = "
+    with monkeypatch.context() as mp, pytest.raises(gold_write.GrainError, match=repeated):
+        mp.setattr(gold_refresh.fact_sales, "build", one_sale_twice)
+        gold.run(spark, cfg, "gold-p6-repeats")
+    assert delta_io.version(spark, path) == version, "the failed refresh committed nothing"
+    records = {r.table_name: r for r in gold.run(spark, cfg, "gold-p6-rerun")}
+    assert records["fact_sales"].status == "ok" and "rewritten" in records["fact_sales"].message
+    _assert_same(spark, cfg, _rebuilt(spark, cfg, tmp_path / "r6"))

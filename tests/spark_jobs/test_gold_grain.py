@@ -75,3 +75,47 @@ def test_keys_sharing_a_hash_pass_the_exact_check(spark, gold_lake, monkeypatch)
     _append_again(spark, paths["dim_x"], "x_id = 9")
     with pytest.raises(gold_write.GrainError, match=r"dim_x: grain violated, 2 rows .* \(x_id=9\)"):
         gold_write.check_grains(spark, cfg, MODELS)
+
+
+def _frame(spark, rows):
+    return spark.createDataFrame(rows, "y_id int, month int, amount double")
+
+
+@pytest.mark.parametrize(
+    "repeat, named",
+    [((4, 2, 9.0), r"\(y_id=4, month=2\)"), ((3, None, 9.0), r"\(y_id=3, month=None\)")],
+)
+def test_a_guarded_write_of_a_repeated_key_fails_and_commits_nothing(spark, gold_lake, repeat, named):
+    """The job writing a small model in one task checks its grain: a repeated key (null keys
+    count as equal) fails it with the message of the check after a commit, and the model keeps
+    its version and rows."""
+    from spark_jobs import delta_io
+    from spark_jobs.jobs import gold_write
+    from spark_jobs.session import small_batch
+
+    cfg, paths = gold_lake
+    cfg.env.settings = {}
+    path, model = paths["agg_y"], MODELS["agg_y"]
+    unique = [(y, m, 1.0) for y in range(10) for m in (None, 1, 2)]
+    # (The first write also gives the table its file statistics, a commit of its own.)
+    gold_write.overwrite(spark, cfg, _frame(spark, unique), path, model, True, True)
+    version, rows = delta_io.version(spark, path), set(map(tuple, delta_io.read(spark, path).collect()))
+    for batch in (True, False):  # interpreted without adaptive execution, and compiled with it
+        repeated = rf"agg_y: grain violated, 2 rows .* {named}"
+        with small_batch(spark, batch), pytest.raises(gold_write.GrainError, match=repeated):
+            gold_write.overwrite(spark, cfg, _frame(spark, [*unique, repeat]), path, model, True, True)
+        assert delta_io.version(spark, path) == version
+        assert set(map(tuple, delta_io.read(spark, path).collect())) == rows
+
+
+def test_a_guarded_write_of_unique_keys_writes_every_row(spark, gold_lake):
+    from spark_jobs import delta_io
+    from spark_jobs.jobs import gold_write
+
+    cfg, paths = gold_lake
+    cfg.env.settings = {}
+    path = paths["agg_y"]
+    unique = [(y, m, float(y) * 2) for y in range(12) for m in (None, 1, 2)]
+    gold_write.overwrite(spark, cfg, _frame(spark, unique), path, MODELS["agg_y"], True, True)
+    written = [tuple(r) for r in delta_io.read(spark, path).collect()]
+    assert len(written) == len(unique) and set(written) == set(unique)
