@@ -230,7 +230,10 @@ def _write_dim_date(r: _Refresh) -> None:
     have = r.gold("dim_date").agg(F.min("date"), F.max("date"), F.count("*")).first()
     span = (lo_hi[1] - lo_hi[0]).days + 1 if lo_hi[0] is not None else 0
     if (have[0], have[1], have[2]) != ((lo_hi[0], lo_hi[1], span) if span else (None, None, 0)):
-        overwrite(r.spark, r.cfg, dim_date.build(r.sales), gold_path(r.cfg, "dim_date"), r.models["dim_date"])
+        # A day a row: a few thousand rows, written in one task that also checks the grain.
+        calendar = dim_date.build(r.sales)
+        overwrite(r.spark, r.cfg, calendar, gold_path(r.cfg, "dim_date"), r.models["dim_date"], True, True)
+        r.checked.add("dim_date")
         r.records["dim_date"].message = "calendar range changed"
 
 
