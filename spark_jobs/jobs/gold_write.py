@@ -20,6 +20,12 @@ class GrainError(RuntimeError):
     """A gold model holds two rows with the same unique key."""
 
 
+# What the guard of a guarded write raises in the task that finds a repeated key; the driver
+# turns the failed job into a GrainError.
+_GUARD_MARK = "lakehouse: gold grain violated"
+_GUARD_COUNT = "_lakehouse_key_rows"
+
+
 def gold_path(cfg: Config, model: str) -> str:
     return cfg.env.table_path("gold", model)
 
@@ -241,12 +247,6 @@ def check_grain(spark: SparkSession, path: str, model: GoldModel) -> None:
     message = grain_violation(delta_io.read(spark, path), model)
     if message:
         raise GrainError(message)
-
-
-# What the guard of a guarded write raises in the task that finds a repeated key; the driver
-# turns the failed job into a GrainError.
-_GUARD_MARK = "lakehouse: gold grain violated"
-_GUARD_COUNT = "_lakehouse_key_rows"
 
 
 def _with_grain_guard(df: DataFrame, model: GoldModel) -> DataFrame:
