@@ -36,7 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_silver import timed  # noqa: E402
-from bench.inapp import bench_lake  # noqa: E402
+from bench.inapp import add_trace_options, bench_lake  # noqa: E402
 from spark_jobs import delta_io  # noqa: E402
 from spark_jobs.config import gold_models  # noqa: E402
 from spark_jobs.jobs.gold import _write_in_order  # noqa: E402
@@ -69,24 +69,12 @@ def main() -> int:
     ap.add_argument(
         "--jobs", action="store_true", help="where gold's Spark job time goes, per run (event log)"
     )
-    ap.add_argument(
-        "--timeline",
-        action="store_true",
-        help="with --jobs' breakdown, every Spark job of each incremental run in the order it started",
-    )
-    ap.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="tables and models written at once (spark.table_parallelism; default: the environment's)",
-    )
+    add_trace_options(ap, "each incremental run", "tables and models")
     args = ap.parse_args()
     event_log = args.jobs or args.timeline
     logging.basicConfig(level=logging.WARNING)
-    with bench_lake("bench-gold-") as lab:
+    with bench_lake("bench-gold-", args.workers) as lab:
         cfg = lab.cfg
-        if args.workers is not None:
-            cfg.env.settings.setdefault("spark", {})["table_parallelism"] = args.workers
         lab.seed_init(args.scale, args.seed)
         lab.replicate()
         spark = lab.start_spark("bench-gold", event_log=event_log)

@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.inapp import bench_lake  # noqa: E402
+from bench.inapp import add_trace_options, bench_lake  # noqa: E402
 from bench.joblog import JobLog  # noqa: E402
 from spark_jobs.main import run_layers  # noqa: E402
 
@@ -124,17 +124,7 @@ def main() -> int:
     ap.add_argument(
         "--jobs", action="store_true", help="where the incremental steps' Spark job time goes (event log)"
     )
-    ap.add_argument(
-        "--timeline",
-        action="store_true",
-        help="with --jobs' breakdown, every Spark job of the incremental steps in the order it started",
-    )
-    ap.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="tables written at once (spark.table_parallelism; default: the environment's)",
-    )
+    add_trace_options(ap, "the incremental steps", "tables")
     ap.add_argument(
         "--periods",
         type=int,
@@ -143,10 +133,8 @@ def main() -> int:
     )
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    with bench_lake("bench-silver-") as lab:
+    with bench_lake("bench-silver-", args.workers) as lab:
         cfg = lab.cfg
-        if args.workers is not None:
-            cfg.env.settings.setdefault("spark", {})["table_parallelism"] = args.workers
         _, manifest = timed("seed init", lambda: lab.seed_init(args.scale, args.seed))
         rows = sum(t["insert"] for t in manifest["changes"].values())
         print(f"  {rows:,} source rows at scale {args.scale:g}")

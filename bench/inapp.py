@@ -4,6 +4,7 @@ lake in the same temp folder, all torn down at the end."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import tempfile
@@ -58,15 +59,34 @@ class BenchLake:
         return self.spark
 
 
+def add_trace_options(ap: argparse.ArgumentParser, runs: str, written: str) -> None:
+    """`--timeline` (every Spark job of `runs` in start order) and `--workers N` (`written` at once,
+    for `bench_lake`'s `workers`)."""
+    ap.add_argument(
+        "--timeline",
+        action="store_true",
+        help=f"with --jobs' breakdown, every Spark job of {runs} in the order it started",
+    )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help=f"{written} written at once (spark.table_parallelism; default: the environment's)",
+    )
+
+
 @contextlib.contextmanager
-def bench_lake(prefix: str) -> Iterator[BenchLake]:
+def bench_lake(prefix: str, workers: int | None = None) -> Iterator[BenchLake]:
     """A BenchLake in a temp folder: its MariaDB up with an empty source database; on exit the
-    Spark application (if started) stopped, the server down, the folder removed."""
+    Spark application (if started) stopped, the server down, the folder removed. `workers`: the
+    tables and models a layer writes at once (`spark.table_parallelism`; None: the environment's)."""
     with tempfile.TemporaryDirectory(prefix=prefix) as folder:
         tmp = Path(folder)
         os.environ["LAKEHOUSE_ROOT"] = str(tmp / "lake")
         os.environ.setdefault("LAKEHOUSE_PII_SALT", "bench-salt")
         cfg = load_config("local")
+        if workers is not None:
+            cfg.env.settings.setdefault("spark", {})["table_parallelism"] = workers
         server = LocalMariaDB(tmp / "mysql", port=free_port())
         info = server.up()
         lake = None

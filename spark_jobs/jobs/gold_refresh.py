@@ -95,7 +95,7 @@ def refresh_tasks(
     now: dict[str, int],
     records: dict,
     batch_mode: contextlib.ExitStack,
-    checked: set[str] | None = None,
+    checked: set[str],
 ) -> dict[str, Task]:
     """The write task of every model the changes since `before` reach, by model name.
 
@@ -117,7 +117,7 @@ def refresh_tasks(
         records,
         read_silver(spark, cfg, "sales"),
         read_silver(spark, cfg, "sales_items"),
-        set() if checked is None else checked,
+        checked,
     )
     changed = changed_ids(spark, cfg, CHANGE_SOURCES, before, now)
     if not is_small_batch(cfg, sum(len(ids) for ids in changed.values())):
